@@ -1,0 +1,142 @@
+"""Command line: `custodywatch replay | schemas export | ...`.
+
+Usage errors and unreadable inputs exit 2 with a one-line reason; a processed
+file exits 0 whatever it contained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from custodywatch.core.clock import to_us
+from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
+from custodywatch.replay import alert_dicts, replay_lines, write_jsonl
+
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable input: reported on stderr, exit 2."""
+
+
+def load_rules(path: Path | None) -> RuleConfig:
+    if path is None:
+        return RuleConfig()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read rules file {path}: {exc.strerror}") from None
+    try:
+        return rules_from_yaml(text)
+    except RuleConfigError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def _timestamp(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an RFC 3339 timestamp: {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"timestamp needs an offset, e.g. {text}+00:00")
+    return to_us(moment)
+
+
+def _open_out(path: Path | None) -> IO[str]:
+    if path is None:
+        return sys.stdout
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    rules = load_rules(args.rules)
+    try:
+        with args.events.open("rb") as handle:
+            lines = handle.readlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.events}: {exc.strerror or exc}") from None
+
+    from tqdm import tqdm
+
+    with tqdm(total=len(lines), unit="ev", desc="replay", file=sys.stderr, disable=None) as bar:
+        result = replay_lines(lines, rules, until=args.until, progress=bar)
+
+    out = _open_out(args.out)
+    try:
+        write_jsonl(alert_dicts(result.alerts), out)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if args.rejects is not None:
+        with _open_out(args.rejects) as rejects_out:
+            write_jsonl((r.to_json() for r in result.rejects), rejects_out)
+
+    reasons = ", ".join(f"{k}={v}" for k, v in sorted(result.reject_counts().items()))
+    print(
+        f"replay: {result.events} events, {len(result.rejects)} rejected"
+        f"{f' ({reasons})' if reasons else ''}, {result.duplicates} duplicates ignored, "
+        f"{len(result.alerts)} alerts",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_schemas_export(args: argparse.Namespace) -> int:
+    from custodywatch.schemas import drift, export
+
+    if args.check:
+        stale = drift(args.dir)
+        if stale:
+            print(f"schemas out of date: {', '.join(stale)}", file=sys.stderr)
+            return 1
+        print("schemas up to date", file=sys.stderr)
+        return 0
+    for path in export(args.dir):
+        print(path, file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="custodywatch", description="Live welfare alerts for children in police custody."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    replay = commands.add_parser("replay", help="run the rules in event time over a JSONL file")
+    replay.add_argument("events", type=Path, metavar="EVENTS.jsonl")
+    replay.add_argument("--until", type=_timestamp, help="advance the clock to this time")
+    replay.add_argument("--rules", type=Path, help="rules YAML (default: built-in defaults)")
+    replay.add_argument("--out", type=Path, help="alerts JSONL (default: stdout)")
+    replay.add_argument("--rejects", type=Path, help="rejects JSONL")
+    replay.set_defaults(handler=cmd_replay)
+
+    schemas = commands.add_parser("schemas", help="JSON Schema files of the contract")
+    schema_commands = schemas.add_subparsers(dest="schemas_command", required=True)
+    export = schema_commands.add_parser("export", help="write schemas/*.json from the models")
+    export.add_argument("--dir", type=Path, default=Path("schemas"))
+    export.add_argument("--check", action="store_true", help="exit 1 if the files drifted")
+    export.set_defaults(handler=cmd_schemas_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except UsageError as exc:
+        print(f"custodywatch: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Time in the core: integer microseconds since the Unix epoch (UTC).
+
+Integers keep "an event exactly at the due time cancels it" exact. The core
+never reads the wall clock: callers pass the time in (event time in replay, the
+wall clock in the live worker through a `Clock` adapter).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+class Clock(Protocol):
+    """Where the current time comes from; the core only ever receives its value."""
+
+    def now_us(self) -> int: ...
+
+
+def to_us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _ONE_US
+
+
+def from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def iso(us: int) -> str:
+    """RFC 3339 in UTC with a 'Z', the form every output uses."""
+    text = from_us(us).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_date(us: int, zone_name: str) -> date:
+    return from_us(us).astimezone(zone(zone_name)).date()
+
+
+@lru_cache(maxsize=65_536)
+def local_instant(day: date, at: time, zone_name: str) -> int:
+    """The UTC instant of a local wall time; DST gaps resolve forwards (fold=0)."""
+    naive = datetime.combine(day, at)
+    local = naive.replace(tzinfo=zone(zone_name))
+    # Round-trip through UTC so a non-existent time (spring gap) maps to a real one.
+    return to_us(local.astimezone(UTC))
+
+
+def format_span(us: int) -> str:
+    """'6h 00m' style, as a custody sergeant reads a detention clock."""
+    minutes = max(us, 0) // 60_000_000
+    return f"{minutes // 60}h {minutes % 60:02d}m"

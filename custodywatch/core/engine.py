@@ -1,0 +1,245 @@
+"""The engine: episodes, a deadline heap, and the firing loop. Pure: time is a parameter.
+
+One heap entry per episode, at its next due time, so advancing the clock costs
+O(log n) per fired deadline, never a scan of every episode. Entries are lazily
+invalidated: an entry whose time no longer matches the episode's `next_due` is
+skipped when popped.
+
+Callers drive time:
+- `handle(event)` applies one event;
+- `advance(to, inclusive=...)` fires what is due. Replay calls
+  `advance(t, inclusive=False)` before applying an event at `t` (so an event
+  exactly at the due time cancels it), then `advance(until)` at the end.
+"""
+
+from __future__ import annotations
+
+import heapq
+from array import array
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from custodywatch.contract import events as ev
+from custodywatch.contract.alerts import AlertRecord
+from custodywatch.contract.rejects import Reject, RejectReason
+from custodywatch.core.clock import iso, to_us
+from custodywatch.core.config import HOUR_US, RuleConfig
+from custodywatch.core.episode import Episode, event_fingerprint
+from custodywatch.core.rules import Deadline, pending_deadlines
+from custodywatch.core.summary import summarise
+
+DEFAULT_CLOSED_RETENTION_US = 7 * 24 * HOUR_US
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(slots=True)
+class ClosedEpisode:
+    """What is kept after release: enough to spot duplicates and late events."""
+
+    ended_at: int
+    seen: array[int]
+
+
+class Engine:
+    def __init__(
+        self, rules: RuleConfig, *, closed_retention_us: int = DEFAULT_CLOSED_RETENTION_US
+    ) -> None:
+        self.rules = rules
+        self.closed_retention_us = closed_retention_us
+        self.episodes: dict[str, Episode] = {}
+        self.closed: dict[str, ClosedEpisode] = {}
+        self.now: int | None = None
+        self._due: list[tuple[int, str]] = []
+        self._expiry: list[tuple[int, str]] = []
+        self.dirty: set[str] = set()
+
+    # --- events ------------------------------------------------------------
+
+    def handle(self, event: ev.CustodyEvent) -> Outcome | Reject:
+        rid = event.custody_record_id
+        at = to_us(event.occurred_at)
+        fingerprint = event_fingerprint(event.event_id)
+        ep = self.episodes.get(rid)
+        closed = self.closed.get(rid)
+        if (ep is not None and ep.has_seen(fingerprint)) or (
+            closed is not None and fingerprint in closed.seen
+        ):
+            return Outcome.DUPLICATE
+        if closed is not None:
+            return Reject(
+                RejectReason.EPISODE_ENDED,
+                f"custody record {rid!r} ended at {iso(closed.ended_at)}; "
+                f"no {event.event_type} can follow release or transfer to the local authority",
+            )
+        if isinstance(event, ev.DetentionAuthorised):
+            if ep is not None:
+                return Reject(
+                    RejectReason.EPISODE_ALREADY_OPEN,
+                    f"custody record {rid!r} is already open (detention authorised at "
+                    f"{iso(ep.t0)}); a second detention_authorised is not allowed",
+                )
+            ep = Episode.open(event, self.rules)
+            self.episodes[rid] = ep
+        elif ep is None:
+            return Reject(
+                RejectReason.ORPHAN_EVENT,
+                f"custody record {rid!r} has no open episode: detention_authorised must come "
+                f"before {event.event_type}",
+            )
+        else:
+            ep.apply(event, self.rules)
+        ep.seen.append(fingerprint)
+        self.now = at if self.now is None else max(self.now, at)
+        self.dirty.add(rid)
+        if isinstance(event, ev.Released | ev.TransferredToLa):
+            self._close(ep, at)
+        else:
+            self._reschedule(ep)
+        return Outcome.ACCEPTED
+
+    def _close(self, ep: Episode, at: int) -> None:
+        del self.episodes[ep.record_id]
+        self.closed[ep.record_id] = ClosedEpisode(at, ep.seen)
+        heapq.heappush(self._expiry, (at + self.closed_retention_us, ep.record_id))
+
+    def _reschedule(self, ep: Episode) -> None:
+        pending = pending_deadlines(ep, self.rules)
+        due = min((d.due for d in pending), default=None)
+        if due != ep.next_due:
+            ep.next_due = due
+            if due is not None:
+                heapq.heappush(self._due, (due, ep.record_id))
+
+    # --- time --------------------------------------------------------------
+
+    def advance(
+        self, to: int, *, inclusive: bool = True, raised_at: int | None = None
+    ) -> list[AlertRecord]:
+        """Fire every live deadline due before `to` (or at it, when inclusive).
+
+        `raised_at` is the wall-clock time in live mode; in event time an alert
+        is raised when the clock passes its due time, or when late evidence
+        made it due, whichever is later.
+        """
+        alerts: list[AlertRecord] = []
+        heap = self._due
+        while heap and (heap[0][0] < to or (inclusive and heap[0][0] == to)):
+            due, rid = heapq.heappop(heap)
+            ep = self.episodes.get(rid)
+            if ep is None or ep.next_due != due:
+                continue  # stale entry: the episode moved on or ended
+            alerts.extend(self._fire(ep, to, inclusive, raised_at))
+        self.now = to if self.now is None else max(self.now, to)
+        self._expire(to)
+        return alerts
+
+    def _fire(
+        self, ep: Episode, to: int, inclusive: bool, raised_at: int | None
+    ) -> list[AlertRecord]:
+        fired: list[AlertRecord] = []
+        for d in sorted(pending_deadlines(ep, self.rules)):
+            if d.due < to or (inclusive and d.due == to):
+                ep.fired.add(d.key)
+                raised = raised_at if raised_at is not None else max(d.due, self.now or d.due)
+                fired.append(self._record(ep, d, raised))
+        ep.next_due = None
+        self.dirty.add(ep.record_id)
+        self._reschedule(ep)
+        return fired
+
+    def _record(self, ep: Episode, d: Deadline, raised: int) -> AlertRecord:
+        return AlertRecord(
+            alert_id=f"{ep.record_id}/{d.key}",
+            rule=d.rule,
+            stage=d.stage,
+            instance=d.instance,
+            severity=d.severity,
+            custody_record_id=ep.record_id,
+            suite_id=ep.suite_at(d.due),
+            person_ref=ep.person_ref,
+            home_local_authority=ep.home_la,
+            due_at=iso(d.due),
+            raised_at=iso(raised),
+            summary=summarise(ep, d, self.rules),
+        )
+
+    def _expire(self, now: int) -> None:
+        """Forget closed episodes after the retention window (in the same clock)."""
+        while self._expiry and self._expiry[0][0] <= now:
+            _, rid = heapq.heappop(self._expiry)
+            closed = self.closed.get(rid)
+            if closed is not None and closed.ended_at + self.closed_retention_us <= now:
+                del self.closed[rid]
+                self.dirty.add(rid)
+
+    # --- views for reports and metrics ---------------------------------------
+
+    def next_due(self) -> int | None:
+        """The earliest time at which `advance` could fire something."""
+        while self._due:
+            due, rid = self._due[0]
+            ep = self.episodes.get(rid)
+            if ep is not None and ep.next_due == due:
+                return due
+            heapq.heappop(self._due)
+        return None
+
+    def juveniles_by_suite(self) -> Counter[str]:
+        return Counter(ep.suite_id for ep in self.episodes.values() if ep.juvenile)
+
+    def open_deadlines(self) -> int:
+        return sum(len(pending_deadlines(ep, self.rules)) for ep in self.episodes.values())
+
+    # --- snapshot / restore ---------------------------------------------------
+
+    def episode_state(self, rid: str) -> dict[str, Any] | None:
+        """One episode's durable state (open or closed), or None once forgotten."""
+        ep = self.episodes.get(rid)
+        if ep is not None:
+            return {"open": ep.to_dict()}
+        closed = self.closed.get(rid)
+        if closed is not None:
+            return {"closed": {"ended_at": closed.ended_at, "seen": list(closed.seen)}}
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "now": self.now,
+            "episodes": {rid: self.episode_state(rid) for rid in (*self.episodes, *self.closed)},
+        }
+
+    @classmethod
+    def restore(
+        cls,
+        rules: RuleConfig,
+        snapshot: dict[str, Any],
+        *,
+        closed_retention_us: int = DEFAULT_CLOSED_RETENTION_US,
+    ) -> Engine:
+        engine = cls(rules, closed_retention_us=closed_retention_us)
+        engine.now = snapshot["now"]
+        for rid, state in snapshot["episodes"].items():
+            engine.restore_episode(rid, state)
+        engine.dirty.clear()
+        return engine
+
+    def restore_episode(self, rid: str, state: dict[str, Any] | None) -> None:
+        """Put one episode's durable state back (from a snapshot or a table)."""
+        self.episodes.pop(rid, None)
+        self.closed.pop(rid, None)
+        if state is None:
+            return
+        if "open" in state:
+            ep = Episode.from_dict(state["open"])
+            self.episodes[rid] = ep
+            self._reschedule(ep)
+        else:
+            ended_at = state["closed"]["ended_at"]
+            self.closed[rid] = ClosedEpisode(ended_at, array("Q", state["closed"]["seen"]))
+            heapq.heappush(self._expiry, (ended_at + self.closed_retention_us, rid))

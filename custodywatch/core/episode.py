@@ -1,0 +1,228 @@
+"""One detention episode: the facts the rules need, as times of first occurrence.
+
+Rules ask "did the cancelling event happen at or before the due time?", so the
+state keeps *when* things happened (earliest first), not just *whether*. That
+makes late evidence (e.g. `age_established` turning an adult into a child)
+fire past deadlines correctly, with their original due time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from array import array
+from datetime import date
+from typing import Any
+
+from custodywatch.contract import events as ev
+from custodywatch.core.clock import local_date, to_us
+from custodywatch.core.config import RuleConfig
+
+
+def event_fingerprint(event_id: str) -> int:
+    """A stable 64-bit fingerprint for duplicate detection (hash() is salted per process)."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def _earliest(current: int | None, at: int) -> int:
+    return at if current is None or at < current else current
+
+
+class Episode:
+    """Mutable state of one open episode. Kept small: many thousands are open at once."""
+
+    __slots__ = (
+        "aa_arrived",
+        "aa_requested",
+        "appears_under_18",
+        "arrest_basis",
+        "bail_refused",
+        "charged",
+        "dob",
+        "extensions",
+        "fired",
+        "home_la",
+        "impracticable",
+        "juvenile",
+        "la_requests",
+        "la_responses",
+        "next_due",
+        "person_ref",
+        "record_id",
+        "relevant_time",
+        "reviews",
+        "seen",
+        "suites",
+        "t0",
+        "zone",
+    )
+
+    def __init__(
+        self,
+        record_id: str,
+        person_ref: str,
+        home_la: str,
+        arrest_basis: str,
+        zone: str,
+        t0: int,
+        relevant_time: int,
+        suite_id: str,
+    ) -> None:
+        self.record_id = record_id
+        self.person_ref = person_ref
+        self.home_la = home_la
+        self.arrest_basis = arrest_basis
+        self.zone = zone
+        self.t0 = t0
+        self.relevant_time = relevant_time
+        self.suites: list[tuple[int, str]] = [(t0, suite_id)]
+        self.dob: date | None = None
+        self.appears_under_18: bool | None = None
+        self.juvenile = False
+        self.aa_requested: int | None = None
+        self.aa_arrived: int | None = None
+        self.reviews: list[int] = []
+        self.extensions: list[tuple[int, int]] = []
+        self.charged: int | None = None
+        self.bail_refused: int | None = None
+        self.la_requests: list[tuple[int, str]] = []
+        self.la_responses: list[tuple[int, bool, str]] = []
+        self.impracticable: int | None = None
+        self.fired: set[str] = set()
+        self.seen = array("Q")
+        self.next_due: int | None = None
+
+    @classmethod
+    def open(cls, event: ev.DetentionAuthorised, rules: RuleConfig) -> Episode:
+        p = event.payload
+        t0 = to_us(event.occurred_at)
+        cap = to_us(p.arrested_at) + rules.detention_limit.arrival_cap
+        ep = cls(
+            record_id=event.custody_record_id,
+            person_ref=p.detainee.person_ref,
+            home_la=p.home_local_authority,
+            arrest_basis=p.arrest_basis.value,
+            zone=rules.time_zones.for_suite(event.suite_id),
+            t0=t0,
+            relevant_time=min(to_us(p.arrived_at), cap),
+            suite_id=event.suite_id,
+        )
+        ep.dob = p.detainee.date_of_birth
+        ep.appears_under_18 = p.detainee.appears_under_18
+        ep.recompute_juvenile(rules)
+        return ep
+
+    # --- facts -----------------------------------------------------------
+
+    def age_at_t0(self) -> int | None:
+        return None if self.dob is None else age_on(self.dob, local_date(self.t0, self.zone))
+
+    def recompute_juvenile(self, rules: RuleConfig) -> None:
+        age = self.age_at_t0()
+        self.juvenile = self.appears_under_18 is True if age is None else age < rules.juvenile_age
+
+    def suite_at(self, at: int) -> str:
+        index = bisect.bisect_right(self.suites, (at, "\U0010ffff")) - 1
+        return self.suites[max(index, 0)][1]
+
+    @property
+    def suite_id(self) -> str:
+        return self.suites[-1][1]
+
+    def has_seen(self, fingerprint: int) -> bool:
+        return fingerprint in self.seen
+
+    # --- applying an (already validated, non-duplicate) event ---------------
+
+    def apply(self, event: ev.CustodyEvent, rules: RuleConfig) -> None:
+        at = to_us(event.occurred_at)
+        match event:
+            case ev.AgeEstablished(payload=p):
+                self.dob = p.date_of_birth
+                self.recompute_juvenile(rules)
+            case ev.AppropriateAdultRequested():
+                self.aa_requested = _earliest(self.aa_requested, at)
+            case ev.AppropriateAdultArrived():
+                self.aa_arrived = _earliest(self.aa_arrived, at)
+            case ev.DetentionReviewed():
+                bisect.insort(self.reviews, at)
+            case ev.DetentionExtended(payload=p):
+                bisect.insort(self.extensions, (at, p.new_limit_hours))
+            case ev.Charged():
+                self.charged = _earliest(self.charged, at)
+            case ev.BailRefused():
+                self.bail_refused = _earliest(self.bail_refused, at)
+            case ev.LaAccommodationRequested(payload=p):
+                bisect.insort(self.la_requests, (at, p.local_authority))
+            case ev.LaAccommodationResponse(payload=p):
+                bisect.insort(self.la_responses, (at, p.outcome == "accepted", p.local_authority))
+            case ev.TransferImpracticableCertified():
+                self.impracticable = _earliest(self.impracticable, at)
+            case ev.TransferredToSuite(payload=p):
+                bisect.insort(self.suites, (at, p.to_suite_id))
+            case _:
+                # detention_authorised opens, released/transferred_to_la close:
+                # the engine handles those; nothing else changes episode facts.
+                pass
+
+    # --- snapshot --------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "record_id": self.record_id,
+            "person_ref": self.person_ref,
+            "home_la": self.home_la,
+            "arrest_basis": self.arrest_basis,
+            "zone": self.zone,
+            "t0": self.t0,
+            "relevant_time": self.relevant_time,
+            "suites": [list(s) for s in self.suites],
+            "dob": self.dob.isoformat() if self.dob else None,
+            "appears_under_18": self.appears_under_18,
+            "juvenile": self.juvenile,
+            "aa_requested": self.aa_requested,
+            "aa_arrived": self.aa_arrived,
+            "reviews": list(self.reviews),
+            "extensions": [list(x) for x in self.extensions],
+            "charged": self.charged,
+            "bail_refused": self.bail_refused,
+            "la_requests": [list(x) for x in self.la_requests],
+            "la_responses": [list(x) for x in self.la_responses],
+            "impracticable": self.impracticable,
+            "fired": sorted(self.fired),
+            "seen": list(self.seen),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Episode:
+        _, first_suite = data["suites"][0]
+        ep = cls(
+            record_id=data["record_id"],
+            person_ref=data["person_ref"],
+            home_la=data["home_la"],
+            arrest_basis=data["arrest_basis"],
+            zone=data["zone"],
+            t0=data["t0"],
+            relevant_time=data["relevant_time"],
+            suite_id=first_suite,
+        )
+        ep.suites = [(int(t), str(s)) for t, s in data["suites"]]
+        ep.dob = date.fromisoformat(data["dob"]) if data["dob"] else None
+        ep.appears_under_18 = data["appears_under_18"]
+        ep.juvenile = data["juvenile"]
+        ep.aa_requested = data["aa_requested"]
+        ep.aa_arrived = data["aa_arrived"]
+        ep.reviews = list(data["reviews"])
+        ep.extensions = [(int(t), int(h)) for t, h in data["extensions"]]
+        ep.charged = data["charged"]
+        ep.bail_refused = data["bail_refused"]
+        ep.la_requests = [(int(t), str(la)) for t, la in data["la_requests"]]
+        ep.la_responses = [(int(t), bool(ok), str(la)) for t, ok, la in data["la_responses"]]
+        ep.impracticable = data["impracticable"]
+        ep.fired = set(data["fired"])
+        ep.seen = array("Q", data["seen"])
+        return ep

@@ -1,0 +1,171 @@
+"""The welfare rules: pure functions from episode state to live deadlines.
+
+Each rule yields the deadlines that are still live: not cancelled by an event
+that occurred at or before their due time. Which of them have already fired is
+the episode's business (`Episode.fired`); when a deadline fires is the
+scheduler's. So every rule is a small, table-testable function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import NamedTuple
+
+from custodywatch.contract.alerts import Severity
+from custodywatch.core.clock import local_date, local_instant
+from custodywatch.core.config import HOUR_US, RuleConfig
+from custodywatch.core.episode import Episode
+
+WARNING: Severity = "warning"
+CRITICAL: Severity = "critical"
+
+
+class Deadline(NamedTuple):
+    due: int
+    rule: str
+    stage: str
+    instance: str | None
+    severity: Severity
+
+    @property
+    def key(self) -> str:
+        """The alert id without the custody record id."""
+        base = f"{self.rule}/{self.stage}"
+        return base if self.instance is None else f"{base}/{self.instance}"
+
+
+def _not_by(cancelled_at: int | None, due: int) -> bool:
+    """True when no cancelling event occurred at or before `due`."""
+    return cancelled_at is None or cancelled_at > due
+
+
+def under_ten(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
+    age = ep.age_at_t0()
+    if age is not None and age < rules.criminal_responsibility_age:
+        yield Deadline(ep.t0, "under_ten", "detained", None, CRITICAL)
+
+
+def detention_duration(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
+    c = rules.detention_duration
+    yield Deadline(ep.t0 + c.approaching, "detention_duration", "approaching", None, WARNING)
+    yield Deadline(ep.t0 + c.breach, "detention_duration", "breach", None, CRITICAL)
+    yield Deadline(ep.t0 + c.prolonged, "detention_duration", "prolonged", None, CRITICAL)
+
+
+def overnight_hold(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
+    """Nights in the suite's zone, from the first whose window ends after T0.
+
+    Nights are endless while the child is held, so this stops after the first
+    night that still has an unfired stage: that is all a scheduler needs.
+    """
+    o, zone, t0 = rules.overnight, ep.zone, ep.t0
+    night = local_date(t0, zone)
+    if local_instant(night, o.window_end, zone) <= t0:
+        night += timedelta(days=1)
+    while True:
+        name = night.isoformat()
+        start = local_instant(night, o.window_start, zone)
+        stages: list[Deadline] = []
+        if t0 < start:
+            warn = local_instant(night - timedelta(days=1), o.warning_at, zone)
+            stages.append(Deadline(max(t0, warn), "overnight_hold", "at_risk", name, WARNING))
+        stages.append(Deadline(max(t0, start), "overnight_hold", "overnight", name, CRITICAL))
+        unfired = [d for d in stages if d.key not in ep.fired]
+        yield from unfired
+        if unfired:
+            return
+        night += timedelta(days=1)
+
+
+def appropriate_adult(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
+    c = rules.appropriate_adult
+    due = ep.t0 + c.not_requested
+    if _not_by(ep.aa_requested, due):
+        yield Deadline(due, "appropriate_adult", "not_requested", None, WARNING)
+    if ep.aa_requested is not None:
+        due = ep.aa_requested + c.not_arrived
+        if _not_by(ep.aa_arrived, due):
+            yield Deadline(due, "appropriate_adult", "not_arrived", None, WARNING)
+
+
+def review_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
+    """Review n is due T0 + first (n = 1) or review n-1 + interval; the n-th review cancels."""
+    due = ep.t0 + rules.review.first
+    for number, reviewed_at in enumerate(ep.reviews, start=1):
+        if reviewed_at > due:
+            yield Deadline(due, "review_overdue", "overdue", str(number), WARNING)
+        due = reviewed_at + rules.review.interval
+    yield Deadline(due, "review_overdue", "overdue", str(len(ep.reviews) + 1), WARNING)
+
+
+def detention_limit(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
+    """PACE s.41: each limit (24h, then each extension) arms two stages from the relevant time."""
+    c = rules.detention_limit
+    limits = [(ep.t0, c.initial_hours), *ep.extensions]
+    for index, (_, hours) in enumerate(limits):
+        superseded = limits[index + 1][0] if index + 1 < len(limits) else None
+        limit_at = ep.relevant_time + hours * HOUR_US
+        for stage, due, severity in (
+            ("approaching", limit_at - c.warning_before, WARNING),
+            ("limit", limit_at, CRITICAL),
+        ):
+            if _not_by(ep.charged, due) and _not_by(superseded, due):
+                yield Deadline(due, "detention_limit", stage, str(hours), severity)
+
+
+def la_request_missing(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
+    c = rules.la_request
+    if ep.bail_refused is None or ep.arrest_basis in c.exempt_arrest_bases:
+        return
+    first_request = ep.la_requests[0][0] if ep.la_requests else None
+    answered = min((t for t in (first_request, ep.impracticable) if t is not None), default=None)
+    for stage, offset in (("missing", c.missing), ("escalated", c.escalated)):
+        due = ep.bail_refused + offset
+        if _not_by(answered, due):
+            yield Deadline(due, "la_request_missing", stage, None, CRITICAL)
+
+
+def la_response_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
+    for number, (requested_at, _) in enumerate(ep.la_requests, start=1):
+        due = requested_at + rules.la_response.overdue
+        if not any(requested_at <= t <= due for t, _, _ in ep.la_responses):
+            yield Deadline(due, "la_response_overdue", "overdue", str(number), WARNING)
+
+
+def la_refused(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
+    for number, (at, accepted, _) in enumerate(ep.la_responses, start=1):
+        if not accepted:
+            yield Deadline(at, "la_refused", "refused", str(number), CRITICAL)
+
+
+def transfer_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
+    accepted = next((t for t, ok, _ in ep.la_responses if ok), None)
+    if accepted is not None:
+        # transferred_to_la ends the episode, which cancels every rule at once.
+        yield Deadline(
+            accepted + rules.transfer.overdue, "transfer_overdue", "overdue", None, CRITICAL
+        )
+
+
+Rule = Callable[[Episode, RuleConfig], Iterator[Deadline]]
+
+RULES: tuple[Rule, ...] = (
+    under_ten,
+    detention_duration,
+    overnight_hold,
+    appropriate_adult,
+    review_overdue,
+    detention_limit,
+    la_request_missing,
+    la_response_overdue,
+    la_refused,
+    transfer_overdue,
+)
+
+
+def pending_deadlines(ep: Episode, rules: RuleConfig) -> list[Deadline]:
+    """Live deadlines that have not fired. Rules apply to juveniles only."""
+    if not ep.juvenile:
+        return []
+    return [d for rule in RULES for d in rule(ep, rules) if d.key not in ep.fired]

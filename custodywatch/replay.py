@@ -1,0 +1,119 @@
+"""`custodywatch replay`: the core engine in event time over a JSONL file.
+
+Events are applied in `occurred_at` order (file order breaks ties). Before an
+event at time t the clock advances to just before t, so an event exactly at a
+due time cancels that deadline; at the end the clock moves to `until`
+(inclusive). Output is ordered by (due_at, alert_id), so it does not depend on
+the order in which alerts happened to be raised.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from custodywatch.contract.alerts import AlertRecord
+from custodywatch.contract.events import CustodyEvent
+from custodywatch.contract.rejects import Reject, decode
+from custodywatch.core.clock import to_us
+from custodywatch.core.config import RuleConfig
+from custodywatch.core.engine import Engine, Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedLine:
+    line: int
+    reject: Reject
+    raw: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "line": self.line,
+            "reason": self.reject.reason.value,
+            "message": self.reject.message,
+        }
+        try:
+            out["raw"] = self.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            out["raw_base64"] = base64.b64encode(self.raw).decode("ascii")
+        return out
+
+
+@dataclass
+class ReplayResult:
+    alerts: list[AlertRecord] = field(default_factory=list)
+    rejects: list[RejectedLine] = field(default_factory=list)
+    events: int = 0
+    duplicates: int = 0
+
+    def reject_counts(self) -> Counter[str]:
+        return Counter(r.reject.reason.value for r in self.rejects)
+
+
+def decode_lines(
+    lines: Iterable[bytes], result: ReplayResult
+) -> list[tuple[int, int, CustodyEvent]]:
+    """Parse every line; keep (occurred_at, line number, event) for valid ones."""
+    decoded: list[tuple[int, int, CustodyEvent]] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        result.events += 1
+        outcome = decode(raw)
+        if isinstance(outcome, Reject):
+            result.rejects.append(RejectedLine(number, outcome, raw))
+        else:
+            decoded.append((to_us(outcome.occurred_at), number, outcome))
+    return decoded
+
+
+def run(
+    engine: Engine,
+    ordered: Iterable[tuple[int, int, CustodyEvent]],
+    raw_of: Callable[[int], bytes],
+    result: ReplayResult,
+    until: int | None,
+    progress: Any = None,
+) -> None:
+    """Drive the engine in event time and collect alerts and semantic rejects."""
+    latest: int | None = None
+    for at, number, event in ordered:
+        result.alerts.extend(engine.advance(at, inclusive=False))
+        outcome = engine.handle(event)
+        if isinstance(outcome, Reject):
+            result.rejects.append(RejectedLine(number, outcome, raw_of(number)))
+        elif outcome is Outcome.DUPLICATE:
+            result.duplicates += 1
+        latest = at if latest is None else max(latest, at)
+        if progress is not None:
+            progress.update(1)
+    end = until if until is not None else latest
+    if end is not None:
+        result.alerts.extend(engine.advance(end, inclusive=True))
+    result.alerts.sort(key=lambda a: (a.due_at, a.alert_id))
+    result.rejects.sort(key=lambda r: r.line)
+
+
+def replay_lines(
+    lines: Iterable[bytes], rules: RuleConfig, until: int | None = None, progress: Any = None
+) -> ReplayResult:
+    result = ReplayResult()
+    raw_lines = [line.rstrip(b"\r\n") for line in lines]
+    decoded = decode_lines(raw_lines, result)
+    decoded.sort(key=lambda item: (item[0], item[1]))
+    run(Engine(rules), decoded, lambda n: raw_lines[n - 1], result, until, progress)
+    return result
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> None:
+    for record in records:
+        out.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
+        out.write("\n")
+
+
+def alert_dicts(alerts: Iterable[AlertRecord]) -> Iterator[dict[str, Any]]:
+    return (a.model_dump() for a in alerts)
