@@ -83,7 +83,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(
         f"replay: {result.events} events, {len(result.rejects)} rejected"
         f"{f' ({reasons})' if reasons else ''}, {result.duplicates} duplicates ignored, "
-        f"{len(result.alerts)} alerts",
+        f"{result.after_until} after --until not applied, {len(result.alerts)} alerts",
         file=sys.stderr,
     )
     return 0

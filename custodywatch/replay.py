@@ -14,6 +14,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import IO, Any
 
 from custodywatch.contract.alerts import AlertRecord
@@ -49,6 +50,7 @@ class ReplayResult:
     rejects: list[RejectedLine] = field(default_factory=list)
     events: int = 0
     duplicates: int = 0
+    after_until: int = 0
 
     def reject_counts(self) -> Counter[str]:
         return Counter(r.reject.reason.value for r in self.rejects)
@@ -82,8 +84,11 @@ def run(
     """Drive the engine in event time and collect alerts and semantic rejects."""
     latest: int | None = None
     for at, number, event in ordered:
-        result.alerts.extend(engine.advance(at, inclusive=False))
-        outcome = engine.handle(event)
+        if until is not None and at > until:
+            result.after_until += 1  # --until is a cut-off: later events are not applied
+            continue
+        alerts, outcome = engine.process(event)
+        result.alerts.extend(alerts)
         if isinstance(outcome, Reject):
             result.rejects.append(RejectedLine(number, outcome, raw_of(number)))
         elif outcome is Outcome.DUPLICATE:
@@ -94,7 +99,7 @@ def run(
     end = until if until is not None else latest
     if end is not None:
         result.alerts.extend(engine.advance(end, inclusive=True))
-    result.alerts.sort(key=lambda a: (a.due_at, a.alert_id))
+    result.alerts.sort(key=alert_order)
     result.rejects.sort(key=lambda r: r.line)
 
 
@@ -107,6 +112,11 @@ def replay_lines(
     decoded.sort(key=lambda item: (item[0], item[1]))
     run(Engine(rules), decoded, lambda n: raw_lines[n - 1], result, until, progress)
     return result
+
+
+def alert_order(alert: AlertRecord) -> tuple[datetime, str]:
+    """(due_at, alert_id) by instant, not by text: '...00.5Z' sorts after '...00Z'."""
+    return datetime.fromisoformat(alert.due_at), alert.alert_id
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> None:

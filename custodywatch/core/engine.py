@@ -25,12 +25,12 @@ from custodywatch.contract import events as ev
 from custodywatch.contract.alerts import AlertRecord
 from custodywatch.contract.rejects import Reject, RejectReason
 from custodywatch.core.clock import iso, to_us
-from custodywatch.core.config import HOUR_US, RuleConfig
+from custodywatch.core.config import RuleConfig
 from custodywatch.core.episode import Episode, event_fingerprint
-from custodywatch.core.rules import Deadline, pending_deadlines
+from custodywatch.core.rules import AFFECTED_BY, ALL_RULES, Deadline, pending_deadlines, unfired
 from custodywatch.core.summary import summarise
 
-DEFAULT_CLOSED_RETENTION_US = 7 * 24 * HOUR_US
+_ENDS_DETENTION = frozenset({"released", "transferred_to_la"})
 
 
 class Outcome(StrEnum):
@@ -47,9 +47,12 @@ class ClosedEpisode:
 
 
 class Engine:
-    def __init__(
-        self, rules: RuleConfig, *, closed_retention_us: int = DEFAULT_CLOSED_RETENTION_US
-    ) -> None:
+    def __init__(self, rules: RuleConfig, *, closed_retention_us: int | None = None) -> None:
+        """`closed_retention_us`: forget ended episodes after this long (None: never).
+
+        Forgetting trades memory for the "at most once, ever" guarantee: a
+        redelivery older than the retention would be treated as new.
+        """
         self.rules = rules
         self.closed_retention_us = closed_retention_us
         self.episodes: dict[str, Episode] = {}
@@ -61,9 +64,16 @@ class Engine:
 
     # --- events ------------------------------------------------------------
 
-    def handle(self, event: ev.CustodyEvent) -> Outcome | Reject:
-        rid = event.custody_record_id
+    def process(self, event: ev.CustodyEvent) -> tuple[list[AlertRecord], Outcome | Reject]:
+        """Event time: fire what fell due strictly before the event, then apply it."""
         at = to_us(event.occurred_at)
+        return self.advance(at, inclusive=False), self.handle(event, at)
+
+    def handle(self, event: ev.CustodyEvent, at: int | None = None) -> Outcome | Reject:
+        """Apply one event without moving the clock (live mode moves it separately)."""
+        rid = event.custody_record_id
+        if at is None:
+            at = to_us(event.occurred_at)
         fingerprint = event_fingerprint(event.event_id)
         ep = self.episodes.get(rid)
         closed = self.closed.get(rid)
@@ -93,24 +103,39 @@ class Engine:
                 f"before {event.event_type}",
             )
         else:
-            ep.apply(event, self.rules)
+            ep.apply(event, at, self.rules)
         ep.seen.append(fingerprint)
         self.now = at if self.now is None else max(self.now, at)
         self.dirty.add(rid)
-        if isinstance(event, ev.Released | ev.TransferredToLa):
+        if event.event_type in _ENDS_DETENTION:
             self._close(ep, at)
         else:
-            self._reschedule(ep)
+            self._reschedule(ep, AFFECTED_BY[event.event_type])
         return Outcome.ACCEPTED
 
     def _close(self, ep: Episode, at: int) -> None:
         del self.episodes[ep.record_id]
         self.closed[ep.record_id] = ClosedEpisode(at, ep.seen)
-        heapq.heappush(self._expiry, (at + self.closed_retention_us, ep.record_id))
+        self._schedule_expiry(ep.record_id, at)
 
-    def _reschedule(self, ep: Episode) -> None:
-        pending = pending_deadlines(ep, self.rules)
-        due = min((d.due for d in pending), default=None)
+    def _schedule_expiry(self, rid: str, ended_at: int) -> None:
+        if self.closed_retention_us is not None:
+            heapq.heappush(self._expiry, (ended_at + self.closed_retention_us, rid))
+
+    def _reschedule(self, ep: Episode, affected: tuple[int, ...] = ALL_RULES) -> None:
+        """Re-evaluate the affected rules and push the episode's next due time."""
+        if not ep.juvenile:
+            ep.rule_due = None
+            due = None
+        else:
+            if ep.rule_due is None:
+                ep.rule_due = [None] * len(ALL_RULES)
+                affected = ALL_RULES
+            for index in affected:
+                ep.rule_due[index] = min(
+                    (d.due for d in unfired(ep, index, self.rules)), default=None
+                )
+            due = min((t for t in ep.rule_due if t is not None), default=None)
         if due != ep.next_due:
             ep.next_due = due
             if due is not None:
@@ -143,14 +168,20 @@ class Engine:
         self, ep: Episode, to: int, inclusive: bool, raised_at: int | None
     ) -> list[AlertRecord]:
         fired: list[AlertRecord] = []
-        for d in sorted(pending_deadlines(ep, self.rules)):
-            if d.due < to or (inclusive and d.due == to):
-                ep.fired.add(d.key)
-                raised = raised_at if raised_at is not None else max(d.due, self.now or d.due)
-                fired.append(self._record(ep, d, raised))
-        ep.next_due = None
+        due_rules = tuple(
+            index
+            for index, due in enumerate(ep.rule_due or ())
+            if due is not None and (due < to or (inclusive and due == to))
+        )
+        for index in due_rules:
+            for d in sorted(unfired(ep, index, self.rules)):
+                if d.due < to or (inclusive and d.due == to):
+                    ep.fired.add(d.key)
+                    raised = raised_at if raised_at is not None else max(d.due, self.now or d.due)
+                    fired.append(self._record(ep, d, raised))
         self.dirty.add(ep.record_id)
-        self._reschedule(ep)
+        ep.next_due = None  # the popped heap entry is gone: always push the next one
+        self._reschedule(ep, due_rules)
         return fired
 
     def _record(self, ep: Episode, d: Deadline, raised: int) -> AlertRecord:
@@ -174,7 +205,8 @@ class Engine:
         while self._expiry and self._expiry[0][0] <= now:
             _, rid = heapq.heappop(self._expiry)
             closed = self.closed.get(rid)
-            if closed is not None and closed.ended_at + self.closed_retention_us <= now:
+            retention = self.closed_retention_us
+            if closed is not None and retention is not None and closed.ended_at + retention <= now:
                 del self.closed[rid]
                 self.dirty.add(rid)
 
@@ -220,7 +252,7 @@ class Engine:
         rules: RuleConfig,
         snapshot: dict[str, Any],
         *,
-        closed_retention_us: int = DEFAULT_CLOSED_RETENTION_US,
+        closed_retention_us: int | None = None,
     ) -> Engine:
         engine = cls(rules, closed_retention_us=closed_retention_us)
         engine.now = snapshot["now"]
@@ -242,4 +274,4 @@ class Engine:
         else:
             ended_at = state["closed"]["ended_at"]
             self.closed[rid] = ClosedEpisode(ended_at, array("Q", state["closed"]["seen"]))
-            heapq.heappush(self._expiry, (ended_at + self.closed_retention_us, rid))
+            self._schedule_expiry(rid, ended_at)

@@ -55,6 +55,7 @@ class Episode:
         "record_id",
         "relevant_time",
         "reviews",
+        "rule_due",
         "seen",
         "suites",
         "t0",
@@ -95,6 +96,8 @@ class Episode:
         self.fired: set[str] = set()
         self.seen = array("Q")
         self.next_due: int | None = None
+        # Per rule, the earliest unfired due time; None until the episode is juvenile.
+        self.rule_due: list[int | None] | None = None
 
     @classmethod
     def open(cls, event: ev.DetentionAuthorised, rules: RuleConfig) -> Episode:
@@ -138,8 +141,8 @@ class Episode:
 
     # --- applying an (already validated, non-duplicate) event ---------------
 
-    def apply(self, event: ev.CustodyEvent, rules: RuleConfig) -> None:
-        at = to_us(event.occurred_at)
+    def apply(self, event: ev.CustodyEvent, at: int, rules: RuleConfig) -> None:
+        """Record one event's facts; `at` is its occurred_at in microseconds."""
         match event:
             case ev.AgeEstablished(payload=p):
                 self.dob = p.date_of_birth

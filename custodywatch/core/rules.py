@@ -23,16 +23,17 @@ CRITICAL: Severity = "critical"
 
 class Deadline(NamedTuple):
     due: int
+    key: str
+    """The alert id without the custody record id: rule/stage[/instance]."""
     rule: str
     stage: str
     instance: str | None
     severity: Severity
 
-    @property
-    def key(self) -> str:
-        """The alert id without the custody record id."""
-        base = f"{self.rule}/{self.stage}"
-        return base if self.instance is None else f"{base}/{self.instance}"
+
+def deadline(due: int, rule: str, stage: str, instance: str | None, severity: Severity) -> Deadline:
+    key = f"{rule}/{stage}" if instance is None else f"{rule}/{stage}/{instance}"
+    return Deadline(due, key, rule, stage, instance, severity)
 
 
 def _not_by(cancelled_at: int | None, due: int) -> bool:
@@ -43,14 +44,14 @@ def _not_by(cancelled_at: int | None, due: int) -> bool:
 def under_ten(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     age = ep.age_at_t0()
     if age is not None and age < rules.criminal_responsibility_age:
-        yield Deadline(ep.t0, "under_ten", "detained", None, CRITICAL)
+        yield deadline(ep.t0, "under_ten", "detained", None, CRITICAL)
 
 
 def detention_duration(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     c = rules.detention_duration
-    yield Deadline(ep.t0 + c.approaching, "detention_duration", "approaching", None, WARNING)
-    yield Deadline(ep.t0 + c.breach, "detention_duration", "breach", None, CRITICAL)
-    yield Deadline(ep.t0 + c.prolonged, "detention_duration", "prolonged", None, CRITICAL)
+    yield deadline(ep.t0 + c.approaching, "detention_duration", "approaching", None, WARNING)
+    yield deadline(ep.t0 + c.breach, "detention_duration", "breach", None, CRITICAL)
+    yield deadline(ep.t0 + c.prolonged, "detention_duration", "prolonged", None, CRITICAL)
 
 
 def overnight_hold(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
@@ -69,8 +70,8 @@ def overnight_hold(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
         stages: list[Deadline] = []
         if t0 < start:
             warn = local_instant(night - timedelta(days=1), o.warning_at, zone)
-            stages.append(Deadline(max(t0, warn), "overnight_hold", "at_risk", name, WARNING))
-        stages.append(Deadline(max(t0, start), "overnight_hold", "overnight", name, CRITICAL))
+            stages.append(deadline(max(t0, warn), "overnight_hold", "at_risk", name, WARNING))
+        stages.append(deadline(max(t0, start), "overnight_hold", "overnight", name, CRITICAL))
         unfired = [d for d in stages if d.key not in ep.fired]
         yield from unfired
         if unfired:
@@ -82,11 +83,11 @@ def appropriate_adult(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     c = rules.appropriate_adult
     due = ep.t0 + c.not_requested
     if _not_by(ep.aa_requested, due):
-        yield Deadline(due, "appropriate_adult", "not_requested", None, WARNING)
+        yield deadline(due, "appropriate_adult", "not_requested", None, WARNING)
     if ep.aa_requested is not None:
         due = ep.aa_requested + c.not_arrived
         if _not_by(ep.aa_arrived, due):
-            yield Deadline(due, "appropriate_adult", "not_arrived", None, WARNING)
+            yield deadline(due, "appropriate_adult", "not_arrived", None, WARNING)
 
 
 def review_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
@@ -94,9 +95,9 @@ def review_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     due = ep.t0 + rules.review.first
     for number, reviewed_at in enumerate(ep.reviews, start=1):
         if reviewed_at > due:
-            yield Deadline(due, "review_overdue", "overdue", str(number), WARNING)
+            yield deadline(due, "review_overdue", "overdue", str(number), WARNING)
         due = reviewed_at + rules.review.interval
-    yield Deadline(due, "review_overdue", "overdue", str(len(ep.reviews) + 1), WARNING)
+    yield deadline(due, "review_overdue", "overdue", str(len(ep.reviews) + 1), WARNING)
 
 
 def detention_limit(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
@@ -111,7 +112,7 @@ def detention_limit(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
             ("limit", limit_at, CRITICAL),
         ):
             if _not_by(ep.charged, due) and _not_by(superseded, due):
-                yield Deadline(due, "detention_limit", stage, str(hours), severity)
+                yield deadline(due, "detention_limit", stage, str(hours), severity)
 
 
 def la_request_missing(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
@@ -123,27 +124,27 @@ def la_request_missing(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     for stage, offset in (("missing", c.missing), ("escalated", c.escalated)):
         due = ep.bail_refused + offset
         if _not_by(answered, due):
-            yield Deadline(due, "la_request_missing", stage, None, CRITICAL)
+            yield deadline(due, "la_request_missing", stage, None, CRITICAL)
 
 
 def la_response_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     for number, (requested_at, _) in enumerate(ep.la_requests, start=1):
         due = requested_at + rules.la_response.overdue
         if not any(requested_at <= t <= due for t, _, _ in ep.la_responses):
-            yield Deadline(due, "la_response_overdue", "overdue", str(number), WARNING)
+            yield deadline(due, "la_response_overdue", "overdue", str(number), WARNING)
 
 
 def la_refused(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     for number, (at, accepted, _) in enumerate(ep.la_responses, start=1):
         if not accepted:
-            yield Deadline(at, "la_refused", "refused", str(number), CRITICAL)
+            yield deadline(at, "la_refused", "refused", str(number), CRITICAL)
 
 
 def transfer_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     accepted = next((t for t, ok, _ in ep.la_responses if ok), None)
     if accepted is not None:
         # transferred_to_la ends the episode, which cancels every rule at once.
-        yield Deadline(
+        yield deadline(
             accepted + rules.transfer.overdue, "transfer_overdue", "overdue", None, CRITICAL
         )
 
@@ -163,9 +164,38 @@ RULES: tuple[Rule, ...] = (
     transfer_overdue,
 )
 
+ALL_RULES = tuple(range(len(RULES)))
+
+
+def _indexes(*rules: Rule) -> tuple[int, ...]:
+    return tuple(RULES.index(rule) for rule in rules)
+
+
+# Which rules an event type can change: only those are re-evaluated.
+AFFECTED_BY: dict[str, tuple[int, ...]] = {
+    "detention_authorised": ALL_RULES,
+    "age_established": ALL_RULES,
+    "appropriate_adult_requested": _indexes(appropriate_adult),
+    "appropriate_adult_arrived": _indexes(appropriate_adult),
+    "detention_reviewed": _indexes(review_overdue),
+    "detention_extended": _indexes(detention_limit),
+    "charged": _indexes(detention_limit),
+    "bail_refused": _indexes(la_request_missing),
+    "la_accommodation_requested": _indexes(la_request_missing, la_response_overdue),
+    "la_accommodation_response": _indexes(la_response_overdue, la_refused, transfer_overdue),
+    "transfer_impracticable_certified": _indexes(la_request_missing),
+    "transferred_to_suite": (),
+    "released": (),
+    "transferred_to_la": (),
+}
+
+
+def unfired(ep: Episode, index: int, rules: RuleConfig) -> list[Deadline]:
+    return [d for d in RULES[index](ep, rules) if d.key not in ep.fired]
+
 
 def pending_deadlines(ep: Episode, rules: RuleConfig) -> list[Deadline]:
     """Live deadlines that have not fired. Rules apply to juveniles only."""
     if not ep.juvenile:
         return []
-    return [d for rule in RULES for d in rule(ep, rules) if d.key not in ep.fired]
+    return [d for index in ALL_RULES for d in unfired(ep, index, rules)]
