@@ -104,6 +104,50 @@ def cmd_schemas_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from custodywatch.bootstrap import run_worker
+    from custodywatch.config import Settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    load_rules(args.rules)  # fail fast, exit 2, on a bad rules file
+    settings = Settings.from_env(
+        clock_mode=args.clock_mode, rules_path=args.rules, group_id=args.group_id
+    )
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from custodywatch.config import Settings
+    from custodywatch.stream.publisher import publish_lines, send_ticks
+
+    try:
+        lines = args.events.read_bytes().splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.events}: {exc.strerror}") from None
+    settings = Settings.from_env()
+    sent = asyncio.run(publish_lines(settings, lines))
+    print(f"publish: {sent} messages to {settings.topics.events}", file=sys.stderr)
+    if args.tick is not None:
+        asyncio.run(send_ticks(settings, args.tick))
+    return 0
+
+
+def cmd_tick(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from custodywatch.config import Settings
+    from custodywatch.stream.publisher import send_ticks
+
+    asyncio.run(send_ticks(Settings.from_env(), args.now))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="custodywatch", description="Live welfare alerts for children in police custody."
@@ -117,6 +161,25 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--out", type=Path, help="alerts JSONL (default: stdout)")
     replay.add_argument("--rejects", type=Path, help="rejects JSONL")
     replay.set_defaults(handler=cmd_replay)
+
+    worker = commands.add_parser("worker", help="run the streaming service on Kafka")
+    worker.add_argument(
+        "--clock-mode",
+        choices=["wall", "event"],
+        help="wall: fire on the wall clock (live); event: follow occurred_at and ticks",
+    )
+    worker.add_argument("--rules", type=Path, help="rules YAML (default: built-in defaults)")
+    worker.add_argument("--group-id", help="consumer group (default: custodywatch)")
+    worker.set_defaults(handler=cmd_worker)
+
+    publish = commands.add_parser("publish", help="send a JSONL file to the events topic")
+    publish.add_argument("events", type=Path, metavar="EVENTS.jsonl")
+    publish.add_argument("--tick", type=_timestamp, help="then tick the event-time clock to TS")
+    publish.set_defaults(handler=cmd_publish)
+
+    tick = commands.add_parser("tick", help="advance the event-time clock of every partition")
+    tick.add_argument("now", type=_timestamp, metavar="TS")
+    tick.set_defaults(handler=cmd_tick)
 
     schemas = commands.add_parser("schemas", help="JSON Schema files of the contract")
     schema_commands = schemas.add_subparsers(dest="schemas_command", required=True)

@@ -64,10 +64,16 @@ class Engine:
 
     # --- events ------------------------------------------------------------
 
-    def process(self, event: ev.CustodyEvent) -> tuple[list[AlertRecord], Outcome | Reject]:
-        """Event time: fire what fell due strictly before the event, then apply it."""
+    def process(
+        self, event: ev.CustodyEvent, raised_at: int | None = None
+    ) -> tuple[list[AlertRecord], Outcome | Reject]:
+        """Fire what fell due strictly before the event, then apply it.
+
+        This is replay's step, and the live worker's too: after a backlog,
+        a deadline an unread event would have cancelled is not raised.
+        """
         at = to_us(event.occurred_at)
-        return self.advance(at, inclusive=False), self.handle(event, at)
+        return self.advance(at, inclusive=False, raised_at=raised_at), self.handle(event, at)
 
     def handle(self, event: ev.CustodyEvent, at: int | None = None) -> Outcome | Reject:
         """Apply one event without moving the clock (live mode moves it separately)."""
@@ -148,9 +154,10 @@ class Engine:
     ) -> list[AlertRecord]:
         """Fire every live deadline due before `to` (or at it, when inclusive).
 
-        `raised_at` is the wall-clock time in live mode; in event time an alert
-        is raised when the clock passes its due time, or when late evidence
-        made it due, whichever is later.
+        `raised_at` is the wall-clock time in live mode. In event time an alert
+        is raised at its due time, or when the late evidence that made it due
+        occurred, whichever is later: a fact of the episode alone, so replay and
+        a partitioned worker agree whatever the interleaving of other episodes.
         """
         alerts: list[AlertRecord] = []
         heap = self._due
@@ -177,7 +184,7 @@ class Engine:
             for d in sorted(unfired(ep, index, self.rules)):
                 if d.due < to or (inclusive and d.due == to):
                     ep.fired.add(d.key)
-                    raised = raised_at if raised_at is not None else max(d.due, self.now or d.due)
+                    raised = raised_at if raised_at is not None else max(d.due, ep.last_at)
                     fired.append(self._record(ep, d, raised))
         self.dirty.add(ep.record_id)
         ep.next_due = None  # the popped heap entry is gone: always push the next one

@@ -50,6 +50,7 @@ class Episode:
         "juvenile",
         "la_requests",
         "la_responses",
+        "last_at",
         "next_due",
         "person_ref",
         "record_id",
@@ -96,6 +97,7 @@ class Episode:
         self.fired: set[str] = set()
         self.seen = array("Q")
         self.next_due: int | None = None
+        self.last_at = t0  # latest occurred_at applied: when late evidence became known
         # Per rule, the earliest unfired due time; None until the episode is juvenile.
         self.rule_due: list[int | None] | None = None
 
@@ -143,6 +145,7 @@ class Episode:
 
     def apply(self, event: ev.CustodyEvent, at: int, rules: RuleConfig) -> None:
         """Record one event's facts; `at` is its occurred_at in microseconds."""
+        self.last_at = max(self.last_at, at)
         match event:
             case ev.AgeEstablished(payload=p):
                 self.dob = p.date_of_birth
@@ -196,6 +199,7 @@ class Episode:
             "la_requests": [list(x) for x in self.la_requests],
             "la_responses": [list(x) for x in self.la_responses],
             "impracticable": self.impracticable,
+            "last_at": self.last_at,
             "fired": sorted(self.fired),
             "seen": list(self.seen),
         }
@@ -226,6 +230,7 @@ class Episode:
         ep.la_requests = [(int(t), str(la)) for t, la in data["la_requests"]]
         ep.la_responses = [(int(t), bool(ok), str(la)) for t, ok, la in data["la_responses"]]
         ep.impracticable = data["impracticable"]
+        ep.last_at = data["last_at"]
         ep.fired = set(data["fired"])
         ep.seen = array("Q", data["seen"])
         return ep

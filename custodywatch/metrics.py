@@ -1,0 +1,249 @@
+"""Prometheus adapter for the `Observer` port, and the `/metrics` HTTP endpoint.
+
+`PrometheusObserver` registers every series on the `CollectorRegistry` it is
+given, never on prometheus_client's global default registry, so each worker (and
+each test) owns its own. Series, all prefixed `custodywatch_`:
+
+| series | type | labels |
+|---|---|---|
+| `custodywatch_events_processed_total` | counter | `event_type` |
+| `custodywatch_duplicates_ignored_total` | counter | — |
+| `custodywatch_events_rejected_total` | counter | `reason` (dead-letter reason code) |
+| `custodywatch_alerts_raised_total` | counter | `rule`, `stage`, `severity` |
+| `custodywatch_juveniles_detained` | gauge | `suite` |
+| `custodywatch_open_episodes` | gauge | — |
+| `custodywatch_open_deadlines` | gauge | — |
+| `custodywatch_alert_latency_seconds` | histogram | — |
+| `custodywatch_consumer_lag` | gauge | `partition` (messages behind the high watermark) |
+
+No personal data in labels. Label values are only event types, reject reason
+codes, rule/stage/severity ids, custody suite ids and partition numbers: never a
+`person_ref`, name, date of birth, custody record id, alert id or anything else
+that identifies a child, and never a free-text message. Keep it that way: a
+metrics endpoint is scraped, stored and shown far more widely than the alert
+stream, and every new label value is also a new series.
+
+Every known event type, reject reason and (rule, stage, severity) of the
+welfare-rules table starts at 0, so that `increase()` and `rate()` in
+`alerts/prometheus-rules.yml` count the first occurrence after a restart (a
+series born at 1 has no earlier sample to increase from). That file alerts on
+these series: rename one and update it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from custodywatch.contract.events import EVENT_TYPES
+from custodywatch.contract.rejects import RejectReason
+
+__all__ = [
+    "ALERT_SERIES",
+    "LATENCY_BUCKETS_S",
+    "MetricsServer",
+    "PrometheusObserver",
+    "serve_metrics",
+]
+
+PREFIX = "custodywatch"
+
+LATENCY_BUCKETS_S: tuple[float, ...] = (
+    0.01,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+)
+"""Fine below the 1 s p99 target, coarse above it to show long tails (restarts, lag)."""
+
+ALERT_SERIES: tuple[tuple[str, str, str], ...] = (
+    ("under_ten", "detained", "critical"),
+    ("detention_duration", "approaching", "warning"),
+    ("detention_duration", "breach", "critical"),
+    ("detention_duration", "prolonged", "critical"),
+    ("overnight_hold", "at_risk", "warning"),
+    ("overnight_hold", "overnight", "critical"),
+    ("appropriate_adult", "not_requested", "warning"),
+    ("appropriate_adult", "not_arrived", "warning"),
+    ("review_overdue", "overdue", "warning"),
+    ("detention_limit", "approaching", "warning"),
+    ("detention_limit", "limit", "critical"),
+    ("la_request_missing", "missing", "critical"),
+    ("la_request_missing", "escalated", "critical"),
+    ("la_response_overdue", "overdue", "warning"),
+    ("la_refused", "refused", "critical"),
+    ("transfer_overdue", "overdue", "critical"),
+)
+"""(rule, stage, severity) of the welfare-rules table, pre-set to 0 on start."""
+
+
+class PrometheusObserver:
+    """Implements `custodywatch.observer.Observer` with prometheus_client series.
+
+    Labels carry event types, reason codes, rule ids, suite ids and partitions
+    only: never personal data (see the module docstring).
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self._events_processed = Counter(
+            "events_processed",
+            "Valid custody events applied to episode state (duplicates excluded).",
+            ["event_type"],
+            namespace=PREFIX,
+            registry=registry,
+        )
+        self._duplicates = Counter(
+            "duplicates_ignored",
+            "Redelivered or repeated events recognised and ignored.",
+            namespace=PREFIX,
+            registry=registry,
+        )
+        self._events_rejected = Counter(
+            "events_rejected",
+            "Messages sent to the dead-letter topic, by reject reason code.",
+            ["reason"],
+            namespace=PREFIX,
+            registry=registry,
+        )
+        self._alerts_raised = Counter(
+            "alerts_raised",
+            "Welfare alerts raised, by rule, stage and severity.",
+            ["rule", "stage", "severity"],
+            namespace=PREFIX,
+            registry=registry,
+        )
+        self._juveniles = Gauge(
+            "juveniles_detained",
+            "Children currently in police detention, by custody suite.",
+            ["suite"],
+            namespace=PREFIX,
+            registry=registry,
+        )
+        self._open_episodes = Gauge(
+            "open_episodes",
+            "Custody episodes currently held in worker state (children and adults).",
+            namespace=PREFIX,
+            registry=registry,
+        )
+        self._open_deadlines = Gauge(
+            "open_deadlines",
+            "Welfare deadlines armed and not yet fired or cancelled.",
+            namespace=PREFIX,
+            registry=registry,
+        )
+        self._alert_latency = Histogram(
+            "alert_latency_seconds",
+            "Time from an alert's due time to its raise time (target: p99 under 1 s).",
+            namespace=PREFIX,
+            registry=registry,
+            buckets=LATENCY_BUCKETS_S,
+        )
+        self._consumer_lag = Gauge(
+            "consumer_lag",
+            "Messages between the consumer position and the high watermark, by partition.",
+            ["partition"],
+            namespace=PREFIX,
+            registry=registry,
+        )
+        self._suites_seen: set[str] = set()
+        self._lock = threading.Lock()
+        for event_type in sorted(EVENT_TYPES):
+            self._events_processed.labels(event_type=event_type)
+        for reason in RejectReason:
+            self._events_rejected.labels(reason=reason.value)
+        for rule, stage, severity in ALERT_SERIES:
+            self._alerts_raised.labels(rule=rule, stage=stage, severity=severity)
+
+    def event_processed(self, event_type: str) -> None:
+        self._events_processed.labels(event_type=event_type).inc()
+
+    def duplicate_ignored(self) -> None:
+        self._duplicates.inc()
+
+    def event_rejected(self, reason: str) -> None:
+        self._events_rejected.labels(reason=reason).inc()
+
+    def alert_raised(self, rule: str, stage: str, severity: str, latency_s: float) -> None:
+        self._alerts_raised.labels(rule=rule, stage=stage, severity=severity).inc()
+        # A raise a little before its due time (clock skew between hosts) counts as on time.
+        self._alert_latency.observe(max(latency_s, 0.0))
+
+    def set_state(
+        self, juveniles_by_suite: Mapping[str, int], open_episodes: int, open_deadlines: int
+    ) -> None:
+        with self._lock:
+            for suite in self._suites_seen - juveniles_by_suite.keys():
+                # A suite whose last child left reads 0, not its last non-zero count.
+                self._juveniles.labels(suite=suite).set(0)
+            for suite, count in juveniles_by_suite.items():
+                self._juveniles.labels(suite=suite).set(count)
+            self._suites_seen.update(juveniles_by_suite)
+        self._open_episodes.set(open_episodes)
+        self._open_deadlines.set(open_deadlines)
+
+    def set_consumer_lag(self, partition: int, lag: int) -> None:
+        self._consumer_lag.labels(partition=str(partition)).set(lag)
+
+
+@dataclass
+class MetricsServer:
+    """A running `/metrics` endpoint; `shutdown()` (or `close()`) stops it."""
+
+    server: WSGIServer
+    thread: threading.Thread
+    _closed: bool = field(default=False, init=False)
+
+    @property
+    def host(self) -> str:
+        return str(self.server.server_address[0])
+
+    @property
+    def port(self) -> int:
+        """The bound port: the real one when `serve_metrics` was given port 0."""
+        return int(self.server.server_address[1])
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Stop serving, release the socket and join the thread. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout_s)
+
+    close = shutdown
+
+    def __enter__(self) -> MetricsServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+
+
+def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> MetricsServer:
+    """Serve `registry` at http://host:port/metrics from a daemon thread.
+
+    Port 0 binds an ephemeral port (read it back from `.port`). In a container,
+    bind host 0.0.0.0 so that Prometheus can reach it.
+    """
+    server, thread = start_http_server(port, addr=host, registry=registry)
+    return MetricsServer(server, thread)

@@ -1,0 +1,55 @@
+"""What the running service reports, as a port: metrics adapters implement it.
+
+The worker calls these; `custodywatch.metrics.PrometheusObserver` turns them
+into Prometheus series; tests can pass a recording fake. Labels carry suites,
+rules and reason codes only: never a person_ref or any other personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+
+class Observer(Protocol):
+    def event_processed(self, event_type: str) -> None:
+        """A valid event was applied (duplicates excluded)."""
+
+    def duplicate_ignored(self) -> None: ...
+
+    def event_rejected(self, reason: str) -> None:
+        """A message went to the dead-letter topic with this reason code."""
+
+    def alert_raised(self, rule: str, stage: str, severity: str, latency_s: float) -> None:
+        """latency_s: raise time minus due time (wall clock in live mode)."""
+
+    def set_state(
+        self, juveniles_by_suite: Mapping[str, int], open_episodes: int, open_deadlines: int
+    ) -> None:
+        """Current gauges, refreshed by the worker every few seconds."""
+
+    def set_consumer_lag(self, partition: int, lag: int) -> None: ...
+
+
+class NullObserver:
+    """Observes nothing: for replay and for tests that do not look at metrics."""
+
+    def event_processed(self, event_type: str) -> None:
+        pass
+
+    def duplicate_ignored(self) -> None:
+        pass
+
+    def event_rejected(self, reason: str) -> None:
+        pass
+
+    def alert_raised(self, rule: str, stage: str, severity: str, latency_s: float) -> None:
+        pass
+
+    def set_state(
+        self, juveniles_by_suite: Mapping[str, int], open_episodes: int, open_deadlines: int
+    ) -> None:
+        pass
+
+    def set_consumer_lag(self, partition: int, lag: int) -> None:
+        pass

@@ -1,0 +1,77 @@
+"""Putting custody events and clock ticks onto Kafka (simulator, demo, tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterable
+
+from aiokafka import AIOKafkaProducer
+
+from custodywatch.config import Settings
+from custodywatch.core.clock import iso
+
+
+def record_key(line: bytes) -> bytes | None:
+    """The partition key: custody_record_id, when the line is readable JSON with one."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    rid = value.get("custody_record_id") if isinstance(value, dict) else None
+    return rid.encode() if isinstance(rid, str) else None
+
+
+async def producer_for(settings: Settings) -> AIOKafkaProducer:
+    producer = AIOKafkaProducer(
+        **settings.kafka.client_kwargs(), acks="all", linger_ms=10, max_batch_size=262_144
+    )
+    await producer.start()
+    return producer
+
+
+async def publish_lines(settings: Settings, lines: Iterable[bytes]) -> int:
+    """Send JSONL lines as fast as the broker takes them; malformed lines are sent too."""
+    producer = await producer_for(settings)
+    sent = 0
+    try:
+        for raw in lines:
+            line = raw.rstrip(b"\r\n")
+            if line:
+                await producer.send(settings.topics.events, key=record_key(line), value=line)
+                sent += 1
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def paced(
+    items: Iterable[tuple[int, bytes, bytes]], speed: float
+) -> AsyncIterator[tuple[int, bytes, bytes]]:
+    """Yield (occurred_at_us, key, value) no faster than `speed` x real time."""
+    started: float | None = None
+    first: int | None = None
+    for at, key, value in items:
+        if first is None:
+            first, started = at, time.monotonic()
+        else:
+            assert started is not None
+            wait = (at - first) / 1e6 / speed - (time.monotonic() - started)
+            if wait > 0:
+                await asyncio.sleep(wait)
+        yield at, key, value
+
+
+async def send_ticks(settings: Settings, now_us: int) -> None:
+    """Event-time clock: tell every partition that time has reached `now_us`."""
+    producer = await producer_for(settings)
+    try:
+        partitions = await producer.partitions_for(settings.topics.clock)
+        tick = json.dumps({"now": iso(now_us)}).encode()
+        for p in sorted(partitions):
+            await producer.send(settings.topics.clock, value=tick, partition=p)
+        await producer.flush()
+    finally:
+        await producer.stop()
