@@ -51,6 +51,13 @@ def settings(kafka: KafkaConnection) -> Settings:
 
 
 @pytest.fixture(scope="module")
+def long_stream() -> list[bytes]:
+    """Long enough (~17k events) that a kill lands mid-stream."""
+    config = SimConfig(seed=5, months=0.5, detentions=4000, mistake_rate=0.002)
+    return [value for _, _, value in iter_records(config)]
+
+
+@pytest.fixture(scope="module")
 def stream_lines() -> list[bytes]:
     """A simulated force: a few hundred detentions, children among them, some producer mistakes."""
     config = SimConfig(seed=11, months=0.1, detentions=400, mistake_rate=0.01)
@@ -110,6 +117,26 @@ def start(settings: Settings, workers: list[WorkerProcess], tmp_path: Path) -> W
     worker = WorkerProcess(settings, tmp_path / f"worker-{len(workers)}.log")
     workers.append(worker)
     return worker
+
+
+async def committed_total(settings: Settings) -> int:
+    admin = AIOKafkaAdminClient(**settings.kafka.client_kwargs())
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(settings.group_id)
+    except KafkaError:
+        return 0
+    finally:
+        await admin.close()
+    return sum(o.offset for tp, o in offsets.items() if tp.topic == settings.topics.events)
+
+
+async def wait_for_progress(settings: Settings, at_least: int, within_s: float = 60) -> int:
+    deadline = time.monotonic() + within_s
+    while (done := await committed_total(settings)) < at_least:
+        assert time.monotonic() < deadline, f"only {done} events committed"
+        await asyncio.sleep(0.05)
+    return done
 
 
 async def caught_up(settings: Settings, topic: str, within_s: float = 120) -> None:
@@ -194,37 +221,36 @@ async def test_worker_publishes_exactly_what_replay_produces(
 
 
 async def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(
-    settings: Settings, stream_lines: list[bytes], workers: list[WorkerProcess], tmp_path: Path
+    settings: Settings, long_stream: list[bytes], workers: list[WorkerProcess], tmp_path: Path
 ) -> None:
     await ensure_topics(settings)
+    await publish_lines(settings, long_stream)
     first = start(settings, workers, tmp_path)
-    half = len(stream_lines) // 2
-    await publish_lines(settings, stream_lines[:half])
-    await asyncio.sleep(3)  # mid-stream: let it get some way in
-    await publish_lines(settings, stream_lines[half:])
+    await wait_for_progress(settings, at_least=1)
     first.kill()
+    done = await committed_total(settings)
+    assert 0 < done < len(long_stream), "the kill must land mid-stream"
     start(settings, workers, tmp_path)
-    published = await finish(settings, stream_lines)
-    expected, _ = expected_alerts(stream_lines)
+    published = await finish(settings, long_stream)
+    expected, _ = expected_alerts(long_stream)
     assert published == expected
     assert max(published.values()) == 1
 
 
 async def test_two_workers_with_a_rebalance_in_the_middle(
-    settings: Settings, stream_lines: list[bytes], workers: list[WorkerProcess], tmp_path: Path
+    settings: Settings, long_stream: list[bytes], workers: list[WorkerProcess], tmp_path: Path
 ) -> None:
     await ensure_topics(settings)
+    await publish_lines(settings, long_stream)
     start(settings, workers, tmp_path)
-    third = len(stream_lines) // 3
-    await publish_lines(settings, stream_lines[:third])
-    await asyncio.sleep(3)
-    start(settings, workers, tmp_path)  # joins the group: partitions move mid-stream
-    await publish_lines(settings, stream_lines[third : 2 * third])
-    await asyncio.sleep(3)
-    await publish_lines(settings, stream_lines[2 * third :])
-    published = await finish(settings, stream_lines)
-    expected, _ = expected_alerts(stream_lines)
+    await wait_for_progress(settings, at_least=1)
+    second = start(settings, workers, tmp_path)  # joins the group: partitions move mid-stream
+    published = await finish(settings, long_stream)
+    expected, _ = expected_alerts(long_stream)
     assert published == expected
+    assert max(published.values()) == 1
+    second.log.flush()
+    assert b"claimed" in (tmp_path / "worker-1.log").read_bytes(), "second worker took partitions"
 
 
 async def test_malformed_and_orphan_messages_go_to_the_dead_letter_topic(
