@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 from array import array
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -146,34 +147,9 @@ class Episode:
     def apply(self, event: ev.CustodyEvent, at: int, rules: RuleConfig) -> None:
         """Record one event's facts; `at` is its occurred_at in microseconds."""
         self.last_at = max(self.last_at, at)
-        match event:
-            case ev.AgeEstablished(payload=p):
-                self.dob = p.date_of_birth
-                self.recompute_juvenile(rules)
-            case ev.AppropriateAdultRequested():
-                self.aa_requested = _earliest(self.aa_requested, at)
-            case ev.AppropriateAdultArrived():
-                self.aa_arrived = _earliest(self.aa_arrived, at)
-            case ev.DetentionReviewed():
-                bisect.insort(self.reviews, at)
-            case ev.DetentionExtended(payload=p):
-                bisect.insort(self.extensions, (at, p.new_limit_hours))
-            case ev.Charged():
-                self.charged = _earliest(self.charged, at)
-            case ev.BailRefused():
-                self.bail_refused = _earliest(self.bail_refused, at)
-            case ev.LaAccommodationRequested(payload=p):
-                bisect.insort(self.la_requests, (at, p.local_authority))
-            case ev.LaAccommodationResponse(payload=p):
-                bisect.insort(self.la_responses, (at, p.outcome == "accepted", p.local_authority))
-            case ev.TransferImpracticableCertified():
-                self.impracticable = _earliest(self.impracticable, at)
-            case ev.TransferredToSuite(payload=p):
-                bisect.insort(self.suites, (at, p.to_suite_id))
-            case _:
-                # detention_authorised opens, released/transferred_to_la close:
-                # the engine handles those; nothing else changes episode facts.
-                pass
+        record = _RECORDERS.get(event.event_type)
+        if record is not None:
+            record(self, event, at, rules)
 
     # --- snapshot --------------------------------------------------------
 
@@ -234,3 +210,69 @@ class Episode:
         ep.fired = set(data["fired"])
         ep.seen = array("Q", data["seen"])
         return ep
+
+
+# --- one recorder per event type that changes facts (dict dispatch: the hot path) ---
+# detention_authorised opens and released / transferred_to_la close an episode:
+# the engine handles those; they change no facts here.
+
+
+def _age_established(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
+    ep.dob = event.payload.date_of_birth
+    ep.recompute_juvenile(rules)
+
+
+def _aa_requested(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
+    ep.aa_requested = _earliest(ep.aa_requested, at)
+
+
+def _aa_arrived(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
+    ep.aa_arrived = _earliest(ep.aa_arrived, at)
+
+
+def _reviewed(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
+    bisect.insort(ep.reviews, at)
+
+
+def _extended(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
+    bisect.insort(ep.extensions, (at, event.payload.new_limit_hours))
+
+
+def _charged(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
+    ep.charged = _earliest(ep.charged, at)
+
+
+def _bail_refused(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
+    ep.bail_refused = _earliest(ep.bail_refused, at)
+
+
+def _la_requested(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
+    bisect.insort(ep.la_requests, (at, event.payload.local_authority))
+
+
+def _la_response(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
+    p = event.payload
+    bisect.insort(ep.la_responses, (at, p.outcome == "accepted", p.local_authority))
+
+
+def _impracticable(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
+    ep.impracticable = _earliest(ep.impracticable, at)
+
+
+def _to_suite(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
+    bisect.insort(ep.suites, (at, event.payload.to_suite_id))
+
+
+_RECORDERS: dict[str, Callable[[Episode, Any, int, RuleConfig], None]] = {
+    "age_established": _age_established,
+    "appropriate_adult_requested": _aa_requested,
+    "appropriate_adult_arrived": _aa_arrived,
+    "detention_reviewed": _reviewed,
+    "detention_extended": _extended,
+    "charged": _charged,
+    "bail_refused": _bail_refused,
+    "la_accommodation_requested": _la_requested,
+    "la_accommodation_response": _la_response,
+    "transfer_impracticable_certified": _impracticable,
+    "transferred_to_suite": _to_suite,
+}
