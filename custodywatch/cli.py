@@ -148,6 +148,22 @@ def cmd_tick(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from custodywatch.demo import DemoOptions, demo_records, run_demo
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    # A broker that has just started answers "coordinator not available" and
+    # "not enough replicas" for a moment; the clients retry. Keep the demo readable.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    options = DemoOptions(
+        seed=args.seed, hours=args.hours, speed=args.speed, metrics_port=args.metrics_port
+    )
+    return asyncio.run(run_demo(options, demo_records(options)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="custodywatch", description="Live welfare alerts for children in police custody."
@@ -161,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--out", type=Path, help="alerts JSONL (default: stdout)")
     replay.add_argument("--rejects", type=Path, help="rejects JSONL")
     replay.set_defaults(handler=cmd_replay)
+
+    demo = commands.add_parser("demo", help="broker + worker + simulated day, alerts live")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--hours", type=float, default=24.0, help="simulated hours of arrivals")
+    demo.add_argument("--speed", type=float, default=1800.0, help="simulated seconds per second")
+    demo.add_argument("--metrics-port", type=int, default=9108)
+    demo.set_defaults(handler=cmd_demo)
 
     worker = commands.add_parser("worker", help="run the streaming service on Kafka")
     worker.add_argument(

@@ -73,7 +73,14 @@ class Engine:
         a deadline an unread event would have cancelled is not raised.
         """
         at = to_us(event.occurred_at)
-        return self.advance(at, inclusive=False, raised_at=raised_at), self.handle(event, at)
+        due = self._due
+        if due and due[0][0] < at:
+            alerts = self.advance(at, inclusive=False, raised_at=raised_at)
+        else:  # fast path: nothing can fire
+            alerts = []
+            if self.now is None or at > self.now:
+                self.now = at
+        return alerts, self.handle(event, at)
 
     def handle(self, event: ev.CustodyEvent, at: int | None = None) -> Outcome | Reject:
         """Apply one event without moving the clock (live mode moves it separately)."""
@@ -130,6 +137,8 @@ class Engine:
 
     def _reschedule(self, ep: Episode, affected: tuple[int, ...] = ALL_RULES) -> None:
         """Re-evaluate the affected rules and push the episode's next due time."""
+        if not affected or (not ep.juvenile and ep.rule_due is None):
+            return  # nothing this event could change (adults have no deadlines)
         if not ep.juvenile:
             ep.rule_due = None
             due = None
@@ -168,7 +177,8 @@ class Engine:
                 continue  # stale entry: the episode moved on or ended
             alerts.extend(self._fire(ep, to, inclusive, raised_at))
         self.now = to if self.now is None else max(self.now, to)
-        self._expire(to)
+        if self._expiry:
+            self._expire(to)
         return alerts
 
     def _fire(
