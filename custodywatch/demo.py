@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
@@ -28,7 +27,7 @@ from custodywatch.core.clock import iso
 from custodywatch.core.config import RuleConfig
 from custodywatch.localkafka import free_port, open_kafka
 from custodywatch.metrics import PrometheusObserver, serve_metrics
-from custodywatch.stream.publisher import paced, producer_for, send_ticks
+from custodywatch.stream.publisher import stream_paced
 from custodywatch.stream.worker import Worker, ensure_topics
 
 Record = tuple[int, bytes, bytes]
@@ -79,32 +78,6 @@ async def _watch_alerts(
         await consumer.stop()
 
 
-async def _stream(settings: Settings, records: Iterable[Record], speed: float, out: TextIO) -> int:
-    """Send events paced by occurred_at, ticking the event-time clock once a real second."""
-    producer = await producer_for(settings)
-    sent, last_tick, now_us = 0, time.monotonic(), 0
-    try:
-        async for at, key, value in paced(records, speed):
-            await producer.send(settings.topics.events, key=key, value=value)
-            sent, now_us = sent + 1, max(now_us, at)
-            if time.monotonic() - last_tick >= 1.0:
-                last_tick = time.monotonic()
-                await producer.flush()
-                await send_ticks(settings, now_us)
-                local = datetime.fromisoformat(iso(now_us)).astimezone(LOCAL)
-                print(
-                    f"-- {local:%a %d %b %H:%M} simulated, {sent:,} events sent",
-                    file=out,
-                    flush=True,
-                )
-        await producer.flush()
-    finally:
-        await producer.stop()
-    if now_us:
-        await send_ticks(settings, now_us)
-    return sent
-
-
 async def run_demo(
     options: DemoOptions, records: Iterable[Record], out: TextIO = sys.stdout
 ) -> int:
@@ -144,7 +117,7 @@ async def run_demo(
             asyncio.create_task(_watch_alerts(settings, seen, stop, out)),
         ]
         try:
-            sent = await _stream(settings, records, options.speed, out)
+            sent = await stream_paced(settings, records, options.speed, _progress(out))
             await asyncio.sleep(5)  # let the last ticks and alerts land
         finally:
             stop.set()
@@ -152,6 +125,14 @@ async def run_demo(
             server.shutdown()
         _summary(registry, sent, seen, out)
     return 0
+
+
+def _progress(out: TextIO) -> Callable[[int, int], None]:
+    def show(now_us: int, sent: int) -> None:
+        local = datetime.fromisoformat(iso(now_us)).astimezone(LOCAL)
+        print(f"-- {local:%a %d %b %H:%M} simulated, {sent:,} events sent", file=out, flush=True)
+
+    return show
 
 
 def _summary(registry: CollectorRegistry, sent: int, seen: Counter[str], out: TextIO) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from aiokafka import AIOKafkaProducer
 
@@ -68,10 +68,46 @@ async def send_ticks(settings: Settings, now_us: int) -> None:
     """Event-time clock: tell every partition that time has reached `now_us`."""
     producer = await producer_for(settings)
     try:
-        partitions = await producer.partitions_for(settings.topics.clock)
-        tick = json.dumps({"now": iso(now_us)}).encode()
-        for p in sorted(partitions):
-            await producer.send(settings.topics.clock, value=tick, partition=p)
-        await producer.flush()
+        await _tick(producer, settings, now_us)
     finally:
         await producer.stop()
+
+
+async def _tick(producer: AIOKafkaProducer, settings: Settings, now_us: int) -> None:
+    partitions = await producer.partitions_for(settings.topics.clock)
+    tick = json.dumps({"now": iso(now_us)}).encode()
+    for p in sorted(partitions):
+        await producer.send(settings.topics.clock, value=tick, partition=p)
+    await producer.flush()
+
+
+async def stream_paced(
+    settings: Settings,
+    records: Iterable[tuple[int, bytes, bytes]],
+    speed: float,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Send (occurred_at_us, key, value) time-compressed by `speed`, for an event-time worker.
+
+    Once a real second the event-time clock is ticked to the latest occurred_at
+    sent, so deadlines fire in quiet partitions too; a last tick at the end.
+    `progress(now_us, sent)` is called at each tick.
+    """
+    producer = await producer_for(settings)
+    sent, last_tick, now_us = 0, time.monotonic(), 0
+    try:
+        async for at, key, value in paced(records, speed):
+            await producer.send(settings.topics.events, key=key, value=value)
+            sent, now_us = sent + 1, max(now_us, at)
+            if time.monotonic() - last_tick >= 1.0:
+                last_tick = time.monotonic()
+                await producer.flush()  # events before the tick that covers them
+                await _tick(producer, settings, now_us)
+                if progress is not None:
+                    progress(now_us, sent)
+        await producer.flush()
+        if now_us:
+            await _tick(producer, settings, now_us)
+    finally:
+        await producer.stop()
+    return sent
