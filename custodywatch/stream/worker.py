@@ -120,6 +120,7 @@ class Worker:
             enable_idempotence=True,
             acks="all",
             linger_ms=5,
+            max_batch_size=262_144,  # a full 16 KB default batch blocks the send
         )
         await producer.start()  # init_transactions fences any zombie with this id
         engine = await restore_engine(self.settings, self.rules, p)
@@ -160,8 +161,16 @@ class Worker:
         if isinstance(event, Reject):
             await self._dead_letter(task, record, event)
             return
-        live = self.settings.clock_mode is ClockMode.WALL
-        alerts, outcome = task.engine.process(event, raised_at=self.now_us() if live else None)
+        engine = task.engine
+        if self.settings.clock_mode is ClockMode.WALL:
+            # Never let an event's timestamp move the clock past the wall clock: a
+            # producer with a wrong clock must not fire other children's deadlines early.
+            now = self.now_us()
+            at = to_us(event.occurred_at)
+            alerts = engine.advance(min(at, now), inclusive=False, raised_at=now)
+            outcome = engine.handle(event, at)
+        else:
+            alerts, outcome = engine.process(event)
         await self._publish(task, alerts)
         if isinstance(outcome, Reject):
             await self._dead_letter(task, record, outcome)

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def stream_lines() -> list[bytes]:
 class WorkerProcess:
     """`custodywatch worker` as a real OS process, so it can be SIGKILLed."""
 
-    def __init__(self, settings: Settings, log: Path) -> None:
+    def __init__(self, settings: Settings, log: Path, clock_mode: str = "event") -> None:
         topics = settings.topics
         env = {
             **os.environ,
@@ -83,7 +84,7 @@ class WorkerProcess:
         }
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "custodywatch.cli", "worker", "--clock-mode", "event"],
+            [sys.executable, "-m", "custodywatch.cli", "worker", "--clock-mode", clock_mode],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -113,8 +114,10 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[list[WorkerProcess]]
         print(log.name, log.read_text()[-3000:])  # shown when a test fails
 
 
-def start(settings: Settings, workers: list[WorkerProcess], tmp_path: Path) -> WorkerProcess:
-    worker = WorkerProcess(settings, tmp_path / f"worker-{len(workers)}.log")
+def start(
+    settings: Settings, workers: list[WorkerProcess], tmp_path: Path, clock_mode: str = "event"
+) -> WorkerProcess:
+    worker = WorkerProcess(settings, tmp_path / f"worker-{len(workers)}.log", clock_mode)
     workers.append(worker)
     return worker
 
@@ -287,3 +290,48 @@ async def test_malformed_and_orphan_messages_go_to_the_dead_letter_topic(
         assert headers["reason"] == reason.encode()
         assert headers["message"]
         assert int(headers["source_offset"]) >= 0 and int(headers["source_partition"]) >= 0
+
+
+def _opening(record: str, t0: datetime) -> bytes:
+    return json.dumps(
+        {
+            "schema_version": 1,
+            "event_id": f"{record}-0",
+            "event_type": "detention_authorised",
+            "custody_record_id": record,
+            "suite_id": "perry-barr",
+            "occurred_at": t0.isoformat(),
+            "payload": {
+                "detainee": {"person_ref": f"P-{record}", "appears_under_18": True},
+                "arrested_at": t0.isoformat(),
+                "arrived_at": t0.isoformat(),
+                "arrest_basis": "new_offence",
+                "offence_category": "theft",
+                "home_local_authority": "sandwell",
+            },
+        }
+    ).encode()
+
+
+async def test_live_worker_fires_on_the_wall_clock_not_on_a_future_timestamp(
+    settings: Settings, workers: list[WorkerProcess], tmp_path: Path
+) -> None:
+    live = settings.model_copy(update={"partitions": 1})  # both episodes share a partition
+    await ensure_topics(live)
+    start(live, workers, tmp_path, clock_mode="wall")
+    now = datetime.now(UTC)
+    due = now + timedelta(seconds=12)
+    # A: appropriate adult not requested 1h after T0 falls due in 12 s.
+    await publish_lines(live, [_opening("A", due - timedelta(hours=1))])
+    # B: a producer with a clock an hour fast.
+    await publish_lines(live, [_opening("B", now + timedelta(hours=1))])
+    await asyncio.sleep(4)
+    early = [json.loads(r.value) for r in await read_all(live, live.topics.alerts)]
+    assert not [a for a in early if a["custody_record_id"] == "A"], early
+
+    await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 3)
+    alerts = [json.loads(r.value) for r in await read_all(live, live.topics.alerts)]
+    mine = {a["alert_id"]: a for a in alerts if a["custody_record_id"] == "A"}
+    alert = mine["A/appropriate_adult/not_requested"]
+    raised = datetime.fromisoformat(alert["raised_at"])
+    assert datetime.fromisoformat(alert["due_at"]) <= raised < due + timedelta(seconds=2)
