@@ -36,6 +36,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -106,6 +107,7 @@ class PrometheusObserver:
             namespace=PREFIX,
             registry=registry,
         )
+        self._processed_by_type: dict[str, Any] = {}
         self._duplicates = Counter(
             "duplicates_ignored",
             "Redelivered or repeated events recognised and ignored.",
@@ -169,7 +171,13 @@ class PrometheusObserver:
             self._alerts_raised.labels(rule=rule, stage=stage, severity=severity)
 
     def event_processed(self, event_type: str) -> None:
-        self._events_processed.labels(event_type=event_type).inc()
+        # Cached children: .labels() costs about 5 us, and this runs for every event.
+        child = self._processed_by_type.get(event_type)
+        if child is None:
+            child = self._processed_by_type[event_type] = self._events_processed.labels(
+                event_type=event_type
+            )
+        child.inc()
 
     def duplicate_ignored(self) -> None:
         self._duplicates.inc()
