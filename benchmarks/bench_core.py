@@ -87,7 +87,7 @@ def stream(
     episodes = events // per_episode
     pending: list[tuple[str, int, dict[str, object]]] = []
     for i in range(episodes):
-        t0 = START + timedelta(seconds=20 * i)
+        t0 = START + timedelta(seconds=arrival_s * i)
         for event in episode_events(rng, i, t0, rng.random() < juvenile_share, per_episode):
             pending.append((str(event["occurred_at"]), len(pending), event))
     pending.sort(key=lambda item: (datetime.fromisoformat(item[0]), item[1]))
@@ -147,11 +147,12 @@ def main() -> None:
     parser.add_argument("--per-episode", type=int, default=12)
     parser.add_argument("--juvenile-share", type=float, default=0.08)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--arrival-seconds", type=float, default=2.0)
     args = parser.parse_args()
     rules = RuleConfig()
 
     for share in sorted({args.juvenile_share, 1.0}):
-        docs = list(stream(args.events, args.per_episode, share, args.seed))
+        docs = list(stream(args.events, args.per_episode, share, args.seed, args.arrival_seconds))
         raw = [json.dumps(d).encode() for d in docs]
         parsed = [EVENT_ADAPTER.validate_json(r) for r in raw]
         del docs

@@ -202,7 +202,8 @@ class Engine:
         return fired
 
     def _record(self, ep: Episode, d: Deadline, raised: int) -> AlertRecord:
-        return AlertRecord(
+        # Every value is built here from typed state: construct without re-validating.
+        return AlertRecord.model_construct(
             alert_id=f"{ep.record_id}/{d.key}",
             rule=d.rule,
             stage=d.stage,
