@@ -80,9 +80,9 @@ def episode_events(
 
 
 def stream(
-    events: int, per_episode: int, juvenile_share: float, seed: int
+    events: int, per_episode: int, juvenile_share: float, seed: int, arrival_s: float
 ) -> Iterator[dict[str, object]]:
-    """Episodes arrive every ~20 s of event time, so ~3,000 are open at once; merged in time order."""
+    """Episodes arrive every `arrival_s` of event time (2 s: ~20,000 open at once), in time order."""
     rng = random.Random(seed)
     episodes = events // per_episode
     pending: list[tuple[str, int, dict[str, object]]] = []
