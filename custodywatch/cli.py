@@ -16,6 +16,7 @@ from typing import IO
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
 from custodywatch.replay import alert_dicts, replay_lines, write_jsonl
+from custodywatch.sim.cli import add_parsers as add_simulator_parsers
 
 USAGE_ERROR = 2
 
@@ -164,6 +165,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(options, demo_records(options)))
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """To a file or stdout (the simulator's own handler), or paced onto Kafka."""
+    if not args.kafka:
+        code: int = args.write_file(args)
+        return code
+    import asyncio
+
+    from custodywatch.config import Settings
+    from custodywatch.sim.cli import config_from
+    from custodywatch.sim.generator import iter_records
+    from custodywatch.stream.publisher import stream_paced
+    from custodywatch.stream.worker import ensure_topics
+
+    settings = Settings.from_env()
+    records = iter_records(config_from(args))
+
+    async def send() -> int:
+        await ensure_topics(settings)
+        return await stream_paced(settings, records, args.speed)
+
+    sent = asyncio.run(send())
+    print(f"simulate: {sent:,} events sent to {settings.topics.events}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="custodywatch", description="Live welfare alerts for children in police custody."
@@ -203,6 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
     tick = commands.add_parser("tick", help="advance the event-time clock of every partition")
     tick.add_argument("now", type=_timestamp, metavar="TS")
     tick.set_defaults(handler=cmd_tick)
+
+    simulate, _ = add_simulator_parsers(commands)
+    simulate.add_argument(
+        "--kafka", action="store_true", help="send to the events topic (and clock ticks) instead"
+    )
+    simulate.add_argument(
+        "--speed", type=float, default=3600.0, help="with --kafka: simulated seconds per second"
+    )
+    simulate.set_defaults(handler=cmd_simulate, write_file=simulate.get_default("handler"))
 
     schemas = commands.add_parser("schemas", help="JSON Schema files of the contract")
     schema_commands = schemas.add_subparsers(dest="schemas_command", required=True)

@@ -94,9 +94,8 @@ class Run:
     base: int
     """Epoch seconds of time 0 of emitted items (00:00 UTC of the calendar's first day)."""
     record_prefix: str
-    event_prefix: str
 
     @classmethod
     def of(cls, config: SimConfig) -> Run:
-        first_day = config.calendar().first_day
-        return cls(first_day * DAY, f"CR-{config.tag}-", f"E-{config.tag}-")
+        first_day = config.start_s // DAY - CALENDAR_MARGIN_DAYS  # as in `calendar()`
+        return cls(first_day * DAY, f"CR-{config.tag}-")

@@ -2,8 +2,8 @@
 
 `Random.choices` and `Random.randrange` are several times slower than
 `random()`; the simulator draws millions of values, so it uses these instead.
-Only `random()` and `gauss()` of the one seeded generator are ever called, so a
-seed fixes the output.
+Every draw of a run comes from its one seeded generator, in a fixed order, so
+the seed fixes the output.
 """
 
 from __future__ import annotations

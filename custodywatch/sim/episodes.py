@@ -25,8 +25,9 @@ by the generator, from the same distributions; `EpisodeFactory` builds the rest.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from enum import IntEnum
 from random import Random
 
@@ -67,6 +68,7 @@ NO_ACCOMMODATION = 4  # child refused bail, LA request(s) but no accommodation
 ADULT = 7
 AT_CHILDRENS_SUITE = 16
 PROFILE_MASK = 7
+FEATURE_SHIFT = 5  # bits 5-7: Feature
 
 SUNDAY = 6
 
@@ -80,16 +82,16 @@ P_AA_NOT_REQUESTED = 0.02
 P_AA_REQUEST_LATE = 0.10
 P_AA_ARRIVAL_LATE = 0.15
 P_REVIEW_LATE = 0.07
-P_SUITE_TRANSFER_ADULT = 0.015
+P_SUITE_TRANSFER_ADULT = 0.01
 P_SUITE_TRANSFER_CHILD = 0.005
-P_ADULT_EXTENDED = 0.02
+P_ADULT_EXTENDED = 0.012
 P_ADULT_REMANDED = 0.07
 P_CHARGED_CHILD = 0.22
 P_CHARGED_ADULT = 0.30
 P_LONG_ARREST = 0.03
 SIGMA_CHILD = 0.55
 SIGMA_ADULT = 0.55
-CONTROL_GAIN = 0.12
+CONTROL_SHIFT = 3  # the controller corrects 1/8 of the shortfall per episode
 
 
 CHILD_AGES = Weighted((10, 11, 12, 13, 14, 15, 16, 17), (1, 2, 5, 9, 14, 20, 23, 26))
@@ -139,74 +141,112 @@ def charge_tail(category: str, rng: Random) -> str:
     return r.CHARGED_ONE[offences[int(rng.random() * len(offences))]]
 
 
+# Mean durations (minutes) of the episodes whose end the clock sets (the morning
+# court, a transfer, an extension), measured over 450,000 simulated detentions.
+CLOCK_DRIVEN_MINUTES: dict[tuple[int, int], int] = {
+    (EXEMPT, 0): 1450,
+    (TRANSFER, 0): 650,
+    (NOT_REQUESTED, 0): 1450,
+    (NO_ACCOMMODATION, 0): 1500,
+    (ADULT, 4): 1460,  # Feature.REMANDED
+    (ADULT, 3): 1900,  # Feature.EXTENDED
+}
+
+
+def clock_driven_minutes(code: int) -> int | None:
+    """Expected duration of an episode with this code, if the clock sets its end."""
+    return CLOCK_DRIVEN_MINUTES.get((code & PROFILE_MASK, code >> FEATURE_SHIFT))
+
+
 class DurationControls:
     """Feedback on running mean durations, one controller per (group, calendar month).
 
-    `suggest` returns the mean to draw the next ordinary episode from: the target
-    plus a share of the total shortfall so far in its group. Remands and
-    extensions, whose length is set by the clock (court in the morning), are
-    `record`ed too, so that the ordinary episodes make up for them. A key is
-    `(month_index - first_month_index) * 2 + is_child` (see `Calendar.month_index`).
+    `shortfall[key]` (seconds) is the sum over the month's episodes so far of
+    (target - duration); `pending[key]` the expected surplus over the target of
+    the month's episodes still to come whose end the clock sets (remands held
+    for the morning court, extensions). `suggest` returns the mean to draw the
+    next ordinary episode from: the target, plus 1/8 of the shortfall (or all of
+    it spread over the episodes left once fewer than 8 are left, so that the
+    month ends on target), minus an even share of `pending` (so that ordinary
+    episodes make room, evenly through the month, for the long ones to come).
+    Integer arithmetic: the generator inlines it. A key is
+    `(month_index - first_month_index) * 2 + is_child` (see
+    `Calendar.month_index`); `remaining` counts the month's episodes still to come.
     """
 
-    __slots__ = ("counts", "first_month", "totals")
+    __slots__ = ("first_month", "pending", "remaining", "shortfall")
 
     def __init__(self, first_month: int, months: int) -> None:
         self.first_month = first_month
-        self.counts: list[int] = [0] * (2 * months)
-        self.totals: list[float] = [0.0] * (2 * months)
+        self.shortfall: list[int] = [0] * (2 * months)
+        self.pending: list[int] = [0] * (2 * months)
+        self.remaining: list[int] = [0] * (2 * months)
 
     def key(self, month_index: int, child: bool) -> int:
         return (month_index - self.first_month) * 2 + child
 
-    def suggest(self, key: int, target: float) -> float:
-        mean = target + (self.counts[key] * target - self.totals[key]) * CONTROL_GAIN
-        return min(max(mean, 0.35 * target), 1.8 * target)
+    def suggest(self, key: int, target: int) -> int:
+        left, shortfall = max(self.remaining[key], 1), self.shortfall[key]
+        feedback = shortfall >> CONTROL_SHIFT if left > 1 << CONTROL_SHIFT else shortfall // left
+        mean = target + feedback - self.pending[key] // left
+        return min(max(mean, bounded_low(target)), bounded_high(target))
 
-    def record(self, key: int, seconds: int) -> None:
-        self.counts[key] += 1
-        self.totals[key] += seconds
+    def expect(self, key: int, surplus: int, count: int = 1) -> None:
+        """`count` clock-driven episodes to come, each expected to last `surplus` over the target."""
+        self.pending[key] += surplus * count
+        self.remaining[key] += count
 
-    def carry(self, from_key: int, from_target: float, to_key: int) -> None:
-        """Hand the shortfall left at the end of a month on to the next one.
+    def record(self, key: int, target: int, seconds: int, surplus: int = 0) -> None:
+        """An episode of `seconds`; `surplus`: what `expect` was told of it, if anything."""
+        self.shortfall[key] += target - seconds
+        self.pending[key] -= surplus
+        self.remaining[key] -= 1
 
-        Keeps the overall mean on target even when months are small.
-        """
-        shortfall = self.counts[from_key] * from_target - self.totals[from_key]
-        self.totals[to_key] -= shortfall
+
+def bounded_low(target: int) -> int:
+    """The least mean `suggest` returns (35% of the target)."""
+    return target * 35 // 100
+
+
+def bounded_high(target: int) -> int:
+    """The greatest mean `suggest` returns (180% of the target)."""
+    return target * 9 // 5
 
 
 class Dobs:
-    """Dates of birth as JSON strings, `days` (3..360) before the `age`-th birthday on T0's date.
+    """Dates of birth as JSON strings ('"YYYY-MM-DD"'), from a table of every day they can be.
 
-    The margins keep the calendar age on T0's date equal to `age` whichever time
-    zone reads T0 (a day either way), and allow the fast path to approximate
-    "`age` years before" as `round(age * 365.2425)` days (off by at most one).
-    Cached: a run only ever needs a few tens of thousands.
+    `__call__(day, age, days)` is the date `round(age * 365.2425) + days` days
+    before the calendar's day `day` (T0's UTC date), for `days` in 3..360: at
+    most a day from "`days` days before the `age`-th birthday", so the calendar
+    age on T0's date is `age` whichever time zone reads T0. The fast path
+    inlines it.
     """
 
-    __slots__ = ("birthdays", "cal", "iso")
+    __slots__ = ("day_index", "first", "table")
 
-    def __init__(self, cal: Calendar) -> None:
-        self.cal = cal
-        self.birthdays: dict[int, int] = {}
-        self.iso: dict[int, str] = {}
+    def __init__(self, cal: Calendar, max_age: int = 100) -> None:
+        first_year = date.fromordinal(cal.ordinal[0]).year - max_age - 1
+        last_year = date.fromordinal(cal.ordinal[-1]).year
+        self.first = date(first_year, 1, 1).toordinal()
+        self.table: list[str] = []
+        for year in range(first_year, last_year + 1):
+            days = _MONTH_DAYS_LEAP if calendar.isleap(year) else _MONTH_DAYS
+            head = f'"{year:04d}-'
+            self.table += [head + md for md in days]
+        self.day_index = [o - self.first for o in cal.ordinal]  # a calendar day in `table`
 
-    def __call__(self, day_index: int, age: int, days: int) -> str:
-        key = day_index * 128 + age
-        birthday = self.birthdays.get(key)
-        if birthday is None:
-            t0 = date.fromordinal(self.cal.ordinal[day_index])
-            dd = 28 if (t0.month == 2 and t0.day == 29) else t0.day
-            birthday = self.birthdays[key] = date(t0.year - age, t0.month, dd).toordinal()
-        return self.iso_of(birthday - days)
+    def __call__(self, day: int, age: int, days: int) -> str:
+        return self.table[self.day_index[day] - years_back(age) - days]
 
-    def iso_of(self, ordinal: int) -> str:
-        """'"YYYY-MM-DD"' (a JSON string) of a proleptic Gregorian ordinal, cached."""
-        text = self.iso.get(ordinal)
-        if text is None:
-            text = self.iso[ordinal] = f'"{date.fromordinal(ordinal).isoformat()}"'
-        return text
+
+def years_back(age: int) -> int:
+    """`age` years in days, to within a day."""
+    return round(age * 365.2425)
+
+
+_MONTH_DAYS = [f'{d:%m-%d}"' for d in (date(2001, 1, 1) + timedelta(i) for i in range(365))]
+_MONTH_DAYS_LEAP = [f'{d:%m-%d}"' for d in (date(2000, 1, 1) + timedelta(i) for i in range(366))]
 
 
 def target_seconds(child: bool, month: int, targets: Targets) -> int:
@@ -228,14 +268,14 @@ class EpisodeFactory:
     def __init__(
         self,
         rng: Random,
-        calendar: Calendar,
+        cal: Calendar,
         force: Force,
         controls: DurationControls,
         dobs: Dobs,
         targets: Targets = PUBLISHED,
     ) -> None:
         self.rng = rng
-        self.cal = calendar
+        self.cal = cal
         self.controls = controls
         self.dobs = dobs
         self.targets = targets
@@ -269,10 +309,11 @@ class EpisodeFactory:
 
     # -- the episode ---------------------------------------------------------
 
-    def build(self, person_ref: str, t0: int, code: int, feature: int) -> list[Event]:
+    def build(self, person_ref: str, t0: int, code: int) -> list[Event]:  # noqa: PLR0915
         """Events of one episode, in time order: `detention_authorised` at `t0` ... its end."""
         rnd = self.rng.random
         cal = self.cal
+        feature = code >> FEATURE_SHIFT
         profile = code & PROFILE_MASK
         child = profile != ADULT
 
@@ -365,12 +406,12 @@ class EpisodeFactory:
             # Superintendent extension to 36h; sometimes a warrant of further detention.
             ext_at = max(relevant + 20 * HOUR + int(rnd() * 210 * MINUTE), t0 + HOUR)
             limit = 36
-            add((ext_at, r.EXTENDED[36], suite))
+            add((ext_at, r.EXTENDED[36, 1], suite))
             last = ext_at
             if rnd() < 0.2:
                 limit = SECOND_EXTENSION.pick(rnd())
                 second = relevant + 30 * HOUR + int(rnd() * 5 * HOUR)
-                add((second, r.EXTENDED[limit], suite))
+                add((second, r.EXTENDED[limit, 2], suite))
                 last = second
             end = max(relevant + 24 * HOUR + int(rnd() * (limit - 25) * HOUR), last + HOUR)
             if rnd() < 0.5:
@@ -390,7 +431,7 @@ class EpisodeFactory:
             if profile in (TRANSFER, NO_ACCOMMODATION):
                 last, transferred = self._la_flow(profile, refused_at, home_la, suite, add)
             if transferred:
-                end, end_tail = last, r.TO_LA[home_la]
+                end, end_tail = last, r.transferred_to_la(home_la)
             else:
                 end = self.court_time(max(last + 30 * MINUTE, refused_at + 150 * MINUTE))
 
@@ -421,6 +462,7 @@ class EpisodeFactory:
 
         # PACE reviews: 6h after T0, then every 9h (after charge, by a sergeant).
         due = t0 + 6 * HOUR
+        n = 0
         while True:
             if rnd() < P_REVIEW_LATE:
                 at = due + 5 * MINUTE + int(rnd() * 115 * MINUTE)
@@ -428,12 +470,15 @@ class EpisodeFactory:
                 at = due - int(rnd() * 50 * MINUTE)
             if at >= end:
                 break
-            if rnd() < 0.05:
-                add((at, r.REVIEWED, suite))
+            n += 1
+            if n > r.MAX_NUMBERED:
+                add((at, r.reviewed(n), suite))
+            elif rnd() < 0.05:
+                add((at, r.REVIEWED[n], suite))
             elif charged_at and at > charged_at:
-                add((at, r.REVIEWED_BY_SERGEANT, suite))
+                add((at, r.REVIEWED_BY_SERGEANT[n], suite))
             else:
-                add((at, r.REVIEWED_BY_INSPECTOR, suite))
+                add((at, r.REVIEWED_BY_INSPECTOR[n], suite))
             due = at + 9 * HOUR
 
         moved_at = 0
@@ -446,7 +491,9 @@ class EpisodeFactory:
         if moved_at:
             events, suite = self._move(events, suite, moved_at, child, code)
         events.append((end, end_tail, suite))
-        self.controls.record(control_key, end - t0)
+        expected = clock_driven_minutes(code)
+        surplus = 0 if expected is None else expected * MINUTE - target
+        self.controls.record(control_key, target, end - t0, surplus)
         return events
 
     def _la_flow(
@@ -467,7 +514,7 @@ class EpisodeFactory:
                 t += 10 * MINUTE + int(rnd() * 45 * MINUTE)
             else:
                 t += 65 * MINUTE + int(rnd() * 95 * MINUTE)
-            emit((t, r.LA_REQUESTED[la, kind], suite))
+            emit((t, r.la_requested(la, kind, n + 1), suite))
             last_request = n == requests - 1
             if profile == NO_ACCOMMODATION and last_request and rnd() < 0.15:
                 t += 70 * MINUTE + int(rnd() * 50 * MINUTE)  # no answer before court
@@ -478,14 +525,14 @@ class EpisodeFactory:
             else:
                 t += 65 * MINUTE + int(rnd() * 90 * MINUTE)
             if profile == TRANSFER and last_request:
-                emit((t, r.LA_ACCEPTED[la], suite))
+                emit((t, r.la_accepted(la, n + 1), suite))
                 if rnd() < 0.88:
                     t += 30 * MINUTE + int(rnd() * 85 * MINUTE)
                 else:
                     t += 125 * MINUTE + int(rnd() * 115 * MINUTE)
                 return t, True
             reason = LA_REFUSAL_REASONS[int(rnd() * len(LA_REFUSAL_REASONS))]
-            emit((t, r.LA_REFUSED[la, reason], suite))
+            emit((t, r.la_refused(la, reason, n + 1), suite))
             kind = "non_secure" if kind == "secure" else "secure"
         if rnd() < 0.8:
             t += 10 * MINUTE + int(rnd() * 50 * MINUTE)
@@ -515,9 +562,9 @@ class EpisodeFactory:
         moved = False
         for t, text, at_suite in events:
             if not moved and t > moved_at:
-                out.append((moved_at, r.TO_SUITE[to], suite))
+                out.append((moved_at, r.transferred_to_suite(to), suite))
                 moved = True
             out.append((t, text, to if moved else at_suite))
         if not moved:
-            out.append((moved_at, r.TO_SUITE[to], suite))
+            out.append((moved_at, r.transferred_to_suite(to), suite))
         return out, to

@@ -15,32 +15,32 @@ How a run is built:
 4. each event rendered to a line from precomputed fragments (`render`) and put
    in the bucket of its time (4096 s wide). A bucket is complete once the next
    T0 is past its end, since no later episode has anything earlier than its T0;
-   it is then stably sorted by time (equal times keep generation order) and
-   emitted. So lines come out in global `occurred_at` order;
+   it is then sorted and emitted. Every line starts with its `occurred_at` in
+   one fixed-width format, so sorting the lines as text sorts them by time
+   (equal times in text order; an episode's own events never share a second
+   with its first or last). So lines come out in global `occurred_at` order;
 5. now and then (geometric gaps, `mistake_rate` per valid event) an extra,
-   deliberately bad line right after a valid one (`mistakes`).
+   deliberately bad line derived from an episode's first or last event, at its
+   time (`mistakes`).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from random import Random
 
 from custodywatch.sim import render as r
 from custodywatch.sim.config import Run, SimConfig
-from custodywatch.sim.draw import Weighted, geometric_gap
+from custodywatch.sim.draw import geometric_gap
 from custodywatch.sim.episodes import (
     ADULT,
     AT_CHILDRENS_SUITE,
-    CONTROL_GAIN,
+    CONTROL_SHIFT,
+    FEATURE_SHIFT,
     NORMAL,
-    P_ADULT_AGE_CORRECTION,
-    P_ADULT_EXTENDED,
-    P_ADULT_REMANDED,
-    P_CHILD_AGE_CORRECTION,
-    P_SUITE_TRANSFER_ADULT,
-    P_SUITE_TRANSFER_CHILD,
     PROFILE_MASK,
     SIGMA_ADULT,
     SIGMA_CHILD,
@@ -48,34 +48,81 @@ from custodywatch.sim.episodes import (
     DurationControls,
     EpisodeFactory,
     Feature,
+    bounded_high,
+    bounded_low,
+    clock_driven_minutes,
     target_seconds,
 )
 from custodywatch.sim.mistakes import Mistake, MistakeMaker
-from custodywatch.sim.pools import POOL_SIZE, lognormal_pool, person_pool, timing_pool
+from custodywatch.sim.pools import (
+    MULTIPLIER_BITS,
+    POOL_BITS,
+    POOL_SIZE,
+    PersonRefs,
+    lognormal_pool,
+    person_pool,
+    timing_pool,
+)
 from custodywatch.sim.schedule import arrival_times, episode_codes
-from custodywatch.sim.timefmt import DAY, HOUR, time_of_day
-
+from custodywatch.sim.targets import Targets
+from custodywatch.sim.timefmt import DAY, HOUR, Calendar, time_of_day
 
 MistakeLog = dict[str, tuple[str, Mistake]]
 """Bad line -> (its Kafka key, what is wrong with it). Bad lines are unique."""
 
-RARE_ADULT = Weighted(
-    (Feature.AGE_CORRECTION, Feature.SUITE_TRANSFER, Feature.EXTENDED, Feature.REMANDED),
-    (P_ADULT_AGE_CORRECTION, P_SUITE_TRANSFER_ADULT, P_ADULT_EXTENDED, P_ADULT_REMANDED),
-)
-P_RARE_ADULT = P_ADULT_AGE_CORRECTION + P_SUITE_TRANSFER_ADULT + P_ADULT_EXTENDED + P_ADULT_REMANDED
-RARE_CHILD = Weighted(
-    (Feature.AGE_CORRECTION, Feature.SUITE_TRANSFER),
-    (P_CHILD_AGE_CORRECTION, P_SUITE_TRANSFER_CHILD),
-)
-P_RARE_CHILD = P_CHILD_AGE_CORRECTION + P_SUITE_TRANSFER_CHILD
+FAST, FAST_REMAND, FULL_MODEL = 0, 1, 2
+
+
+def route(code: int) -> int:
+    """Which code path builds an episode with this code."""
+    profile, feature = code & PROFILE_MASK, code >> FEATURE_SHIFT
+    if profile == ADULT and feature == Feature.REMANDED:
+        return FAST_REMAND
+    if profile in (ADULT, NORMAL) and feature == Feature.NONE:
+        return FAST
+    return FULL_MODEL
+
 
 BUCKET_BITS = 12  # lines are sorted in buckets of 4096 s of occurred_at
 RING = 1024  # buckets in flight: 48 days, far more than any episode lasts
 MAX_EPISODE = (RING - 2) << BUCKET_BITS
 
 
-def batches(config: SimConfig, mistake_log: MistakeLog | None = None) -> Iterator[list[str]]:
+def _count_episodes(
+    controls: DurationControls,
+    cal: Calendar,
+    arrivals: list[int],
+    codes: bytearray,
+    targets: Targets,
+) -> None:
+    """Tell `controls` about each (group, month) of the run: its episodes, and what to expect.
+
+    `arrivals` are seconds after the calendar's first day; counted a month at a
+    time (`Counter` of a slice of codes), not episode by episode.
+    """
+    first = 0
+    while first < len(arrivals):
+        day = arrivals[first] // DAY
+        month = cal.month_index[day]
+        next_day = day
+        while next_day < len(cal.month_index) and cal.month_index[next_day] == month:
+            next_day += 1
+        last = bisect_left(arrivals, next_day * DAY, first)
+        for code, count in Counter(codes[first:last]).items():
+            child = code & PROFILE_MASK != ADULT
+            key = controls.key(month, child)
+            expected = clock_driven_minutes(code)
+            if expected is None:
+                controls.remaining[key] += count
+                continue
+            surplus = expected * 60 - target_seconds(child, cal.month[day], targets)
+            controls.expect(key, surplus, count)
+        first = last
+
+
+def batches(  # noqa: PLR0915 (one hot loop, inlined on purpose)
+    config: SimConfig, mistake_log: MistakeLog | None = None
+) -> Iterator[list[str]]:
     """Batches of JSONL lines in global occurred_at order. The hot loop.
 
     `mistake_log`, when given, receives every deliberately bad line.
@@ -86,22 +133,34 @@ def batches(config: SimConfig, mistake_log: MistakeLog | None = None) -> Iterato
     force, targets = config.force, config.targets
     cal = config.calendar()
     run = Run.of(config)
-    record_prefix, event_prefix = run.record_prefix, run.event_prefix
+    record_prefix = run.record_prefix
     codes = episode_codes(rng, n, targets)
-    arrivals = arrival_times(rng, cal, start, end, n)
-    person_offset = int(rng.random() * 100_000_000)
+    # Times in the loop are seconds after `base` (00:00 UTC of the calendar's first
+    # day): small ints, which CPython adds, divides and shifts much faster.
+    base = run.base
+    arrivals = arrival_times(rng, cal, start, end, n, base)
+    refs = PersonRefs(rng)
+    ref_first, ref_offset, ref_last = refs.first, refs.offset, refs.last
     people = (
         person_pool(rng, force, child=False, childrens_suite=False),
         person_pool(rng, force, child=True, childrens_suite=False),
         person_pool(rng, force, child=True, childrens_suite=True),
     )
     timings = (timing_pool(rng, child=False), timing_pool(rng, child=True))
+    # Pool of ordinary people by profile code (adult, child, child at a children's suite).
+    people_by_code = [
+        people[0 if c & PROFILE_MASK == ADULT else 2 if c & AT_CHILDRENS_SUITE else 1]
+        for c in range(256)
+    ]
+    routes = [route(c) for c in range(256)]
+    child_of = [int(c & PROFILE_MASK != ADULT) for c in range(256)]
     multipliers = (lognormal_pool(rng, SIGMA_ADULT), lognormal_pool(rng, SIGMA_CHILD))
     first_month = cal.month_index[0]
     controls = DurationControls(first_month, cal.month_index[-1] - first_month + 1)
     dobs = Dobs(cal)
     factory = EpisodeFactory(rng, cal, force, controls, dobs, targets)
-    maker = MistakeMaker(rng, record_prefix, event_prefix)
+    maker = MistakeMaker(rng, record_prefix)
+    mistakes = 0
     rate = config.mistake_rate
     gap = geometric_gap(rng, rate) if rate > 0 else 1 << 62
     log: MistakeLog = {} if mistake_log is None else mistake_log
@@ -109,16 +168,21 @@ def batches(config: SimConfig, mistake_log: MistakeLog | None = None) -> Iterato
     # Per calendar day, adults [0] and children [1]: controller key and target mean.
     days = range(len(cal.prefix))
     control_key = [[controls.key(cal.month_index[i], bool(c)) for i in days] for c in (0, 1)]
+    _count_episodes(controls, cal, arrivals, codes, targets)
     target = [[target_seconds(bool(c), cal.month[i], targets) for i in days] for c in (0, 1)]
-    counts, totals = controls.counts, controls.totals
-    gain = CONTROL_GAIN
-    iso_dates, day_ordinal = dobs.iso, cal.ordinal
-    age_days = [round(age * 365.2425) for age in range(128)]
+    shortfall, pending, remaining = controls.shortfall, controls.pending, controls.remaining
+    adult_remand_expected = (
+        clock_driven_minutes(ADULT | (Feature.REMANDED << FEATURE_SHIFT)) or 0
+    ) * 60
+    # (target, least and greatest suggested mean) per day, adults [0] and children [1].
+    goals = [[(g, bounded_low(g), bounded_high(g)) for g in target[c]] for c in (0, 1)]
+    horizon = 1 << CONTROL_SHIFT
+    dob_table, dob_day = dobs.table, dobs.day_index
 
-    # '","suite_id":"<s>","event_id":"<prefix>' per suite.
+    # '","suite_id":"<s>","event_id":"' per suite.
     head_start = r.HEAD_START
-    suite_part = {s: r.head("", s, event_prefix)[len(head_start) :] for s in force.suites}
-    prefix, d0, tod = cal.prefix, cal.first_day, time_of_day()
+    suite_part = {s: r.head("", s)[len(head_start) : -1] for s in force.suites}
+    prefix, tod = cal.prefix, time_of_day()
     occurred = [r.LINE_START + p for p in prefix]  # '{"occurred_at":"YYYY-MM-DDT'
     aa_requested, aa_arrived, bail_refused = r.AA_REQUESTED, r.AA_ARRIVED, r.BAIL_REFUSED
     released_bail, released_to_court = r.RELEASED["bail"], r.RELEASED["to_court"]
@@ -126,77 +190,57 @@ def batches(config: SimConfig, mistake_log: MistakeLog | None = None) -> Iterato
     court_time = factory.court_time
     rnd = rng.random
     build = factory.build
-    pool_size = float(POOL_SIZE)
+    getrandbits = rng.getrandbits
+    pool_mask = POOL_SIZE - 1
     ring: list[list[str]] = [[] for _ in range(RING)]
     mask = RING - 1
     flushed = (arrivals[0] >> BUCKET_BITS) if arrivals else 0
     last_bucket = flushed
-    seq = 0
-    month = cal.month_index[arrivals[0] // DAY - d0] if arrivals else 0
-    fast: list[tuple[int, str]]
     for k, t0 in enumerate(arrivals):
         bucket = t0 >> BUCKET_BITS
-        if flushed < bucket:
-            while flushed < bucket:
-                done = ring[flushed & mask]
-                if done:
-                    ring[flushed & mask] = []
-                    done.sort()  # lines start with their occurred_at
-                    yield done
-                flushed += 1
-            if cal.month_index[t0 // DAY - d0] != month:
-                day = t0 // DAY - d0
-                for c in (False, True):
-                    old_target = target_seconds(c, month % 12 + 1, targets)
-                    new_key = controls.key(cal.month_index[day], c)
-                    controls.carry(controls.key(month, c), old_target, new_key)
-                month = cal.month_index[day]
+        while flushed < bucket:
+            done = ring[flushed & mask]
+            if done:
+                ring[flushed & mask] = []
+                done.sort()  # lines start with their occurred_at
+                yield done
+            flushed += 1
 
         code = codes[k]
-        profile = code & PROFILE_MASK
-        child = profile != ADULT
-        feature = Feature.NONE
-        if profile == ADULT:
-            u = rnd()
-            if u < P_RARE_ADULT:
-                feature = RARE_ADULT.pick(u / P_RARE_ADULT)
-        elif profile == NORMAL:
-            u = rnd()
-            if u < P_RARE_CHILD:
-                feature = RARE_CHILD.pick(u / P_RARE_CHILD)
+        child = child_of[code]
+        path = routes[code]
         record_id = f"{record_prefix}{k}"
-        # A bijection of k on [0, 2**26): pseudonymous, unique, not sequential.
-        x = (k * 0x2C1B3C6D + person_offset) & 0x3FFFFFF
-        x = ((x ^ (x >> 13)) * 0x297A2D39) & 0x3FFFFFF
-        person_ref = f"P-{x ^ (x >> 11):08d}"
-        remanded = feature == Feature.REMANDED
+        a = k % 10_000  # PersonRefs, inlined
+        person_ref = ref_first[a] + ref_last[(ref_offset[a] + k // 10_000) % 10_000]
+        remanded = path == FAST_REMAND
 
-        if (feature and not remanded) or (child and profile != NORMAL):
+        if path == FULL_MODEL:
             # The full model: every event carries its suite (transfers move it).
-            events = build(person_ref, t0, code, feature)
-            if events[-1][0] - t0 > MAX_EPISODE:
+            events = build(person_ref, t0 + base, code)
+            if events[-1][0] - base - t0 > MAX_EPISODE:
                 raise AssertionError("episode longer than the merge window")
-            last_t = events[-1][0]
-            for t, text, suite in events:
-                seq += 1
+            last_t = events[-1][0] - base
+            for t_abs, text, suite in events:
+                t = t_abs - base
                 ring[(t >> BUCKET_BITS) & mask].append(
-                    f"{occurred[t // DAY - d0]}{tod[t % DAY]}{head_start}{record_id}"
-                    f"{suite_part[suite]}{seq}{text}"
+                    f"{occurred[t // DAY]}{tod[t % DAY]}{head_start}{record_id}"
+                    f"{suite_part[suite]}{record_id}/{text}"
                 )
             gap -= len(events)
             while gap <= 0:
-                t, text, suite = events[len(events) - 1 + gap]
-                seq += 1
-                ts = prefix[t // DAY - d0] + tod[t % DAY]
-                bad, key, kind = maker.make(seq, text, suite, record_id, ts)
+                t, text, suite = events[0] if rnd() < 0.5 else events[-1]
+                t -= base
+                mistakes += 1
+                ts = prefix[t // DAY] + tod[t % DAY]
+                bad, key, kind = maker.make(mistakes, text, suite, record_id, ts)
                 ring[(t >> BUCKET_BITS) & mask].append(bad)
                 log[bad] = (key, kind)
                 gap += geometric_gap(rng, rate)
         else:
             # The fast path: an ordinary episode assembled from the pools.
-            suite, middle, ptail, age, dob_days, charge = people[
-                (2 if code & AT_CHILDRENS_SUITE else 1) if child else 0
-            ][int(rnd() * pool_size)]
+            # One draw picks the person, the timings and the duration multiplier.
+            bits = getrandbits(3 * POOL_BITS)
+            suite, middle, ptail, dob_back, charge = people_by_code[code][bits & pool_mask]
             (
                 booking,
                 travel,
@@ -207,77 +251,110 @@ def batches(config: SimConfig, mistake_log: MistakeLog | None = None) -> Iterato
                 disposal,
                 remand_charge,
                 remand_refuse,
-            ) = timings[child][int(rnd() * pool_size)]
-            day = t0 // DAY - d0
+            ) = timings[child][(bits >> POOL_BITS) & pool_mask]
+            day = t0 // DAY
             key_i = control_key[child][day]
             if remanded:
                 # Charged, bail refused, kept for the morning court.
                 charged_at = t0 + min(remand_charge, DAY - booking - 1800)
                 refused_at = charged_at + remand_refuse
-                end_t = court_time(refused_at + 150 * 60)
+                end_t = court_time(refused_at + base + 150 * 60) - base
                 d = end_t - t0
+                goal = target[0][day]
+                shortfall[key_i] += goal - d
+                pending[key_i] -= adult_remand_expected - goal
+                remaining[key_i] -= 1
             else:
-                goal = target[child][day]
-                mean = goal + (counts[key_i] * goal - totals[key_i]) * gain
-                if mean < 0.35 * goal:
-                    mean = 0.35 * goal
-                elif mean > 1.8 * goal:
-                    mean = 1.8 * goal
-                d = int(mean * multipliers[child][int(rnd() * pool_size)])
+                # DurationControls.suggest and .record, inlined (integer arithmetic).
+                goal, low, high = goals[child][day]
+                short, left = shortfall[key_i], remaining[key_i]
+                mean = (
+                    goal
+                    + (short >> CONTROL_SHIFT if left > horizon else short // left)
+                    - pending[key_i] // left
+                )
+                if mean < low:
+                    mean = low
+                elif mean > high:
+                    mean = high
+                d = (mean * multipliers[child][bits >> (2 * POOL_BITS)]) >> MULTIPLIER_BITS
                 cap = DAY - booking - 600  # before the 24h limit from arrival
                 if d > cap:
                     d = cap - int(rnd() * 4 * HOUR)
                 if d < 1200:  # noqa: PLR1730 (a branch is cheaper than max() here)
                     d = 1200
                 end_t = t0 + d
-            counts[key_i] += 1
-            totals[key_i] += d
+                shortfall[key_i] = short + goal - d
+                remaining[key_i] = left - 1
             arrived = t0 - booking
             arrested = arrived - travel
-            if dob_days < 0:
-                dob = "null"
-            else:
-                # `age` years before T0 to within a day (see Dobs), so the age holds.
-                born = day_ordinal[day] - age_days[age] - dob_days
-                dob = iso_dates.get(born) or dobs.iso_of(born)
-            fast = [
-                (
-                    t0,
-                    f'{auth_open}{person_ref}","date_of_birth":{dob}{middle}'
-                    f"{prefix[arrested // DAY - d0]}{tod[arrested % DAY]}"
-                    f'","arrived_at":"{prefix[arrived // DAY - d0]}{tod[arrived % DAY]}{ptail}',
-                )
-            ]
+            dob = "null" if dob_back < 0 else dob_table[dob_day[day] - dob_back]
+            # Lines go straight into their buckets (no intermediate list: this is
+            # the hottest code of the simulator).
+            head = f"{head_start}{record_id}{suite_part[suite]}{record_id}/"
+            opening = (
+                f"{occurred[day]}{tod[t0 % DAY]}{head}"
+                f'{auth_open}{person_ref}","date_of_birth":{dob}{middle}'
+                f"{prefix[arrested // DAY]}{tod[arrested % DAY]}"
+                f'","arrived_at":"{prefix[arrived // DAY]}{tod[arrived % DAY]}{ptail}'
+            )
+            ring[(t0 >> BUCKET_BITS) & mask].append(opening)
+            n_events = 2
             if 0 <= aa_req < d:
-                fast.append((t0 + aa_req, aa_requested))
+                t = t0 + aa_req
+                ring[(t >> BUCKET_BITS) & mask].append(
+                    f"{occurred[t // DAY]}{tod[t % DAY]}{head}{aa_requested}"
+                )
+                n_events += 1
                 if aa_arr < d:
-                    fast.append((t0 + aa_arr, aa_arrived))
+                    t = t0 + aa_arr
+                    ring[(t >> BUCKET_BITS) & mask].append(
+                        f"{occurred[t // DAY]}{tod[t % DAY]}{head}{aa_arrived}"
+                    )
+                    n_events += 1
             for offset, review in reviews:
                 if offset >= d:
                     break
-                fast.append((t0 + offset, review))
-            if remanded:
-                fast.append((charged_at, charge))
-                fast.append((refused_at, bail_refused))
-                fast.append((end_t, released_to_court))
-            elif charge_back and d >= 2 * HOUR:
-                fast.append((end_t - charge_back, charge))
-                fast.append((end_t, released_bail))
-            else:
-                fast.append((end_t, disposal))
-            last_t = end_t
-            head = f"{head_start}{record_id}{suite_part[suite]}"
-            for t, text in fast:
-                seq += 1
+                t = t0 + offset
                 ring[(t >> BUCKET_BITS) & mask].append(
-                    f"{occurred[t // DAY - d0]}{tod[t % DAY]}{head}{seq}{text}"
+                    f"{occurred[t // DAY]}{tod[t % DAY]}{head}{review}"
                 )
-            gap -= len(fast)
+                n_events += 1
+            if remanded:
+                t = charged_at
+                ring[(t >> BUCKET_BITS) & mask].append(
+                    f"{occurred[t // DAY]}{tod[t % DAY]}{head}{charge}"
+                )
+                t = refused_at
+                ring[(t >> BUCKET_BITS) & mask].append(
+                    f"{occurred[t // DAY]}{tod[t % DAY]}{head}{bail_refused}"
+                )
+                n_events += 2
+                end_text = released_to_court
+            elif charge_back and d >= 2 * HOUR:
+                t = end_t - charge_back
+                ring[(t >> BUCKET_BITS) & mask].append(
+                    f"{occurred[t // DAY]}{tod[t % DAY]}{head}{charge}"
+                )
+                n_events += 1
+                end_text = released_bail
+            else:
+                end_text = disposal
+            t = end_t
+            ring[(t >> BUCKET_BITS) & mask].append(
+                f"{occurred[t // DAY]}{tod[t % DAY]}{head}{end_text}"
+            )
+            last_t = end_t
+            gap -= n_events
             while gap <= 0:
-                t, text = fast[len(fast) - 1 + gap]
-                seq += 1
-                ts = prefix[t // DAY - d0] + tod[t % DAY]
-                bad, key, kind = maker.make(seq, text, suite, record_id, ts)
+                # A deliberate mistake, derived from the opening or the closing event.
+                if rnd() < 0.5:
+                    t, text = t0, opening[len(occurred[day]) + len(tod[0]) + len(head) :]
+                else:
+                    t, text = end_t, end_text
+                mistakes += 1
+                ts = prefix[t // DAY] + tod[t % DAY]
+                bad, key, kind = maker.make(mistakes, text, suite, record_id, ts)
                 ring[(t >> BUCKET_BITS) & mask].append(bad)
                 log[bad] = (key, kind)
                 gap += geometric_gap(rng, rate)
@@ -304,19 +381,22 @@ def record_id_of(line: str) -> str:
     return line[r.RECORD_ID_AT : line.index('"', r.RECORD_ID_AT)]
 
 
-def seconds_of(line: str, _days: dict[str, int] | None = None) -> int:
+def seconds_of(line: str) -> int:
     """Epoch seconds of a generated line's occurred_at (the line's fixed-width start)."""
     at = len(r.LINE_START)
     day_text = line[at : at + 10]
-    days = _DAY_NUMBERS if _days is None else _days
-    day = days.get(day_text)
+    day = _DAY_NUMBERS.get(day_text)
     if day is None:
-        day = days[day_text] = date.fromisoformat(day_text).toordinal() - _EPOCH_ORDINAL
-    h, m, s = int(line[at + 11 : at + 13]), int(line[at + 14 : at + 16]), int(line[at + 17 : at + 19])
-    return day * DAY + h * 3600 + m * 60 + s
+        day = _DAY_NUMBERS[day_text] = date.fromisoformat(day_text).toordinal() - _EPOCH_ORDINAL
+    hours, minutes, seconds = (
+        line[at + 11 : at + 13],
+        line[at + 14 : at + 16],
+        line[at + 17 : at + 19],
+    )
+    return day * DAY + int(hours) * 3600 + int(minutes) * 60 + int(seconds)
 
 
-_DAY_NUMBERS: dict[str, int] = {}
+_DAY_NUMBERS: dict[str, int] = {}  # 'YYYY-MM-DD' -> days since the epoch (a cache)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 

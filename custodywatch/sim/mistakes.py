@@ -25,28 +25,29 @@ class MistakeMaker:
     episode stays complete and the output tests what the consumer does with junk.
     """
 
-    def __init__(self, rng: Random, record_prefix: str, event_prefix: str) -> None:
+    def __init__(self, rng: Random, record_prefix: str) -> None:
         self.rng = rng
         self.record_prefix = record_prefix
-        self.event_prefix = event_prefix
 
     def make(
-        self, seq: int, tail: str, suite: str, record_id: str, ts: str
+        self, n: int, tail: str, suite: str, record_id: str, ts: str
     ) -> tuple[str, str, Mistake]:
-        """(bad line, Kafka key, kind) derived from the event (`tail`, `suite`) at `ts`."""
+        """(bad line, Kafka key, kind): the `n`-th mistake, derived from the event `tail`."""
         rnd = self.rng.random
         kind = Mistake(1 + int(rnd() * 4))
         if kind is Mistake.ORPHAN:
-            record_id = f"{self.record_prefix}X{seq}"
+            record_id = f"{self.record_prefix}X{n}"
             if tail.startswith(_AUTHORISED):
-                tail = r.REVIEWED_BY_INSPECTOR
+                tail = r.REVIEWED_BY_INSPECTOR[1]
         elif kind is Mistake.TIMESTAMP_WITHOUT_OFFSET:
             ts = ts[:-6]
-        head = r.head(record_id, suite, self.event_prefix)
-        line = r.line(ts, head, seq, tail)
+        # A fresh event id ('<record>/bad<n>'), so that no two bad lines are equal.
+        name = f"bad{n}"
+        tail = name + tail[tail.index(_TYPE_KEY) :]
+        head = r.head(record_id, suite)
+        line = r.line(ts, head, tail)
         if kind is Mistake.MALFORMED_JSON:
-            # Cut after the (unique) event id, so that no two bad lines are equal.
-            keep = len(r.LINE_START) + len(ts) + len(head) + len(str(seq)) + 1
+            keep = len(r.LINE_START) + len(ts) + len(head) + len(name) + 1  # after the id
             line = line[: keep + int(rnd() * (len(line) - keep - 2))] + "\n"
         elif kind is Mistake.UNKNOWN_FIELD:
             extra = '"priority":"high",' if rnd() < 0.5 else '"cell":"C4",'
@@ -54,4 +55,5 @@ class MistakeMaker:
         return line, record_id, kind
 
 
-_AUTHORISED = r.type_open("detention_authorised")
+_AUTHORISED = "a" + r.type_open("detention_authorised")
+_TYPE_KEY = '","event_type":'

@@ -1,26 +1,28 @@
 """Precomputed JSON fragments, so the hot path only concatenates strings.
 
-A line is assembled from five pieces (JSON object key order carries no meaning;
-`occurred_at` comes first, in one fixed-width format, so that sorting lines as
-text sorts them by time):
+A line is assembled from four pieces (JSON object key order carries no
+meaning; `occurred_at` comes first, in one fixed-width format, so that sorting
+lines as text sorts them by time):
 
     date    {"occurred_at":"2025-04-01T
     time    18:23:07+00:00
-    head    ","schema_version":1,"custody_record_id":"<rec>","suite_id":"<suite>","event_id":"<run>-
-    seq     <n>
-    tail    ","event_type":"<type>","source":"custodywatch-sim","payload":<payload>}\n
+    head    ","schema_version":1,"custody_record_id":"<rec>","suite_id":"<suite>","event_id":"<rec>/
+    tail    <id>","event_type":"<type>","source":"custodywatch-sim","payload":<payload>}\\n
 
-Every variable
-string that can reach a line is either one of the vocabularies in
+An event id is the record id, '/', and a short name unique within the episode
+(`EVENT_ID_NAMES`), e.g. `CR-1-42/v2` for the second review of record `CR-1-42`.
+
+Every variable string that can reach a line is either one of the vocabularies in
 `custodywatch.sim.force`, JSON-encoded here once with `json.dumps`, or is built
-from characters that never need escaping: digits, ASCII letters, '-', ':', '+'
-and 'T' (ids, dates and RFC 3339 timestamps).
+from characters that never need escaping: digits, ASCII letters, '-', '/', ':',
+'+' and 'T' (ids, dates and RFC 3339 timestamps).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import cache
 
 from custodywatch.sim import force as f
 
@@ -32,22 +34,29 @@ def js(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-EVENT_TYPES: tuple[str, ...] = (
-    "detention_authorised",
-    "age_established",
-    "appropriate_adult_requested",
-    "appropriate_adult_arrived",
-    "detention_reviewed",
-    "detention_extended",
-    "charged",
-    "bail_refused",
-    "la_accommodation_requested",
-    "la_accommodation_response",
-    "transfer_impracticable_certified",
-    "transferred_to_la",
-    "transferred_to_suite",
-    "released",
-)
+@cache
+def jsc(text: str) -> str:
+    """A JSON string literal, cached (vocabulary strings recur)."""
+    return js(text)
+
+
+EVENT_ID_NAMES: dict[str, str] = {
+    "detention_authorised": "a",
+    "age_established": "g",
+    "appropriate_adult_requested": "q",
+    "appropriate_adult_arrived": "r",
+    "detention_reviewed": "v<n>",
+    "detention_extended": "e<n>",
+    "charged": "c",
+    "bail_refused": "b",
+    "la_accommodation_requested": "l<n>",
+    "la_accommodation_response": "s<n>",
+    "transfer_impracticable_certified": "i",
+    "transferred_to_suite": "t",
+    "transferred_to_la": "z",
+    "released": "z",
+}
+"""Event id suffixes by type (<n>: 1, 2, ... within the episode); 'bad<n>' for mistakes."""
 
 LINE_START = '{"occurred_at":"'
 TIMESTAMP_WIDTH = len("2025-04-01T18:23:07+00:00")
@@ -55,35 +64,48 @@ HEAD_START = '","schema_version":1,"custody_record_id":"'
 RECORD_ID_AT = len(LINE_START) + TIMESTAMP_WIDTH + len(HEAD_START)
 """Offset of the custody_record_id in every valid line."""
 PAYLOAD_OPEN = f',"source":{js(SOURCE)},"payload":'
+MAX_NUMBERED = 40  # tables of numbered tails (reviews...) go this far; beyond, built on demand
 
 
-def head(record_id: str, suite: str, event_prefix: str) -> str:
-    """Between the timestamp and the event sequence number (record id and prefix are safe)."""
-    return f'{HEAD_START}{record_id}","suite_id":{js(suite)},"event_id":"{event_prefix}'
+def head(record_id: str, suite: str) -> str:
+    """Between the timestamp and the event id's name (the record id is safe)."""
+    return f'{HEAD_START}{record_id}","suite_id":{js(suite)},"event_id":"{record_id}/'
 
 
 def type_open(event_type: str) -> str:
-    """The start of a tail: '","event_type":"<type>","source":...,"payload":'."""
+    """'","event_type":"<type>","source":...,"payload":'."""
     return f'","event_type":{js(event_type)}{PAYLOAD_OPEN}'
 
 
-def tail(event_type: str, payload_json: str) -> str:
-    """Everything after the event id, for an event type and its payload."""
-    return f"{type_open(event_type)}{payload_json}}}\n"
+def tail(name: str, event_type: str, payload_json: str) -> str:
+    """Everything after the head: event id name, type, payload, end of line."""
+    return f"{name}{type_open(event_type)}{payload_json}}}\n"
 
 
-def line(ts: str, head_text: str, seq: int, tail_text: str) -> str:
+def line(ts: str, head_text: str, tail_text: str) -> str:
     """One JSONL line: the reference form of what the generator inlines."""
-    return f"{LINE_START}{ts}{head_text}{seq}{tail_text}"
+    return f"{LINE_START}{ts}{head_text}{tail_text}"
 
 
 # Tails of events with constant payloads.
-AA_REQUESTED = tail("appropriate_adult_requested", "{}")
-AA_ARRIVED = tail("appropriate_adult_arrived", "{}")
-BAIL_REFUSED = tail("bail_refused", "{}")
-REVIEWED = tail("detention_reviewed", "{}")
-REVIEWED_BY_INSPECTOR = tail("detention_reviewed", js({"reviewing_rank": "inspector"}))
-REVIEWED_BY_SERGEANT = tail("detention_reviewed", js({"reviewing_rank": "sergeant"}))
+AA_REQUESTED = tail("q", "appropriate_adult_requested", "{}")
+AA_ARRIVED = tail("r", "appropriate_adult_arrived", "{}")
+BAIL_REFUSED = tail("b", "bail_refused", "{}")
+
+_INSPECTOR = js({"reviewing_rank": "inspector"})
+_SERGEANT = js({"reviewing_rank": "sergeant"})
+
+
+def reviewed(n: int, payload_json: str = _INSPECTOR) -> str:
+    return tail(f"v{n}", "detention_reviewed", payload_json)
+
+
+# Index n (1-based; [0] unused) -> tail of the n-th review.
+REVIEWED: tuple[str, ...] = tuple(reviewed(n, "{}") for n in range(MAX_NUMBERED + 1))
+REVIEWED_BY_INSPECTOR: tuple[str, ...] = tuple(reviewed(n) for n in range(MAX_NUMBERED + 1))
+REVIEWED_BY_SERGEANT: tuple[str, ...] = tuple(
+    reviewed(n, _SERGEANT) for n in range(MAX_NUMBERED + 1)
+)
 
 DISPOSALS: tuple[str, ...] = (
     "bail",
@@ -93,67 +115,72 @@ DISPOSALS: tuple[str, ...] = (
     "to_court",
     "other",
 )
-RELEASED: dict[str, str] = {d: tail("released", js({"disposal": d})) for d in DISPOSALS}
-EXTENDED: dict[int, str] = {
-    h: tail("detention_extended", js({"new_limit_hours": h})) for h in range(25, 97)
+RELEASED: dict[str, str] = {d: tail("z", "released", js({"disposal": d})) for d in DISPOSALS}
+EXTENDED: dict[tuple[int, int], str] = {
+    (hours, n): tail(f"e{n}", "detention_extended", js({"new_limit_hours": hours}))
+    for hours in range(25, 97)
+    for n in (1, 2)
 }
 
 
 def charged(offences: Iterable[str]) -> str:
-    return tail("charged", js({"offences": list(offences)}))
+    return tail("c", "charged", js({"offences": list(offences)}))
 
 
-CHARGED = tail("charged", "{}")
+CHARGED = tail("c", "charged", "{}")
 CHARGED_ONE: dict[str, str] = {o: charged([o]) for group in f.OFFENCES.values() for o in group}
 CHARGED_TWO: dict[str, str] = {
     cat: charged(group[:2]) for cat, group in f.OFFENCES.items() if len(group) >= 2
 }
 
-LA_REQUESTED: dict[tuple[str, str], str] = {
-    (la, kind): tail(
-        "la_accommodation_requested", js({"local_authority": la, "accommodation_type": kind})
-    )
-    for la in f.LOCAL_AUTHORITIES
-    for kind in ("secure", "non_secure")
-}
-LA_ACCEPTED: dict[str, str] = {
-    la: tail("la_accommodation_response", js({"local_authority": la, "outcome": "accepted"}))
-    for la in f.LOCAL_AUTHORITIES
-}
-LA_REFUSED: dict[tuple[str, str], str] = {
-    (la, reason): tail(
-        "la_accommodation_response",
-        js({"local_authority": la, "outcome": "refused", "reason": reason}),
-    )
-    for la in f.LOCAL_AUTHORITIES
-    for reason in f.LA_REFUSAL_REASONS
-}
-TO_LA: dict[str, str] = {
-    la: tail("transferred_to_la", js({"local_authority": la})) for la in f.LOCAL_AUTHORITIES
-}
-TO_SUITE: dict[str, str] = {
-    s: tail("transferred_to_suite", js({"to_suite_id": s})) for s in f.SUITES
-}
+# Tails that name a local authority or a suite: cached functions, so that any
+# force (any vocabulary) works.
+
+
+@cache
+def la_requested(la: str, kind: str, n: int) -> str:
+    payload = js({"local_authority": la, "accommodation_type": kind})
+    return tail(f"l{n}", "la_accommodation_requested", payload)
+
+
+@cache
+def la_accepted(la: str, n: int) -> str:
+    payload = js({"local_authority": la, "outcome": "accepted"})
+    return tail(f"s{n}", "la_accommodation_response", payload)
+
+
+@cache
+def la_refused(la: str, reason: str, n: int) -> str:
+    payload = js({"local_authority": la, "outcome": "refused", "reason": reason})
+    return tail(f"s{n}", "la_accommodation_response", payload)
+
+
+@cache
+def transferred_to_la(la: str) -> str:
+    return tail("z", "transferred_to_la", js({"local_authority": la}))
+
+
+@cache
+def transferred_to_suite(suite: str) -> str:
+    return tail("t", "transferred_to_suite", js({"to_suite_id": suite}))
+
+
 IMPRACTICABLE: dict[str, str] = {
-    r: tail("transfer_impracticable_certified", js({"reason": r}))
+    r: tail("i", "transfer_impracticable_certified", js({"reason": r}))
     for r in f.IMPRACTICABLE_REASONS
 }
 
 
 def age_established(dob_json: str) -> str:
     """`dob_json` is a quoted ISO date (digits and '-')."""
-    return tail("age_established", '{"date_of_birth":' + dob_json + "}")
+    return tail("g", "age_established", '{"date_of_birth":' + dob_json + "}")
 
 
 JSON_BOOL: dict[bool | None, str] = {True: "true", False: "false", None: "null"}
 SEX: dict[str | None, str] = {"male": '"male"', "female": '"female"', None: "null"}
-ARREST_BASIS: dict[str, str] = {
-    b: js(b) for b in ("new_offence", "warrant", "breach_of_bail", "court_remand", "other")
-}
-OFFENCE_CATEGORY: dict[str, str] = {c: js(c) for c in f.OFFENCES}
-LOCAL_AUTHORITY: dict[str, str] = {la: js(la) for la in f.LOCAL_AUTHORITIES}
 
-AUTHORISED_OPEN = type_open("detention_authorised") + '{"detainee":{"person_ref":"'
+
+AUTHORISED_OPEN = "a" + type_open("detention_authorised") + '{"detainee":{"person_ref":"'
 """Tail of `detention_authorised` = this + person_ref + ... (see `authorised_parts`)."""
 
 
@@ -176,9 +203,9 @@ def authorised_parts(
         '"arrested_at":"'
     )
     end = (
-        f'","arrest_basis":{ARREST_BASIS[arrest_basis]},'
-        f'"offence_category":{OFFENCE_CATEGORY[offence_category]},'
-        f'"home_local_authority":{LOCAL_AUTHORITY[home_la]}}}}}\n'
+        f'","arrest_basis":{jsc(arrest_basis)},'
+        f'"offence_category":{jsc(offence_category)},'
+        f'"home_local_authority":{jsc(home_la)}}}}}\n'
     )
     return middle, end
 

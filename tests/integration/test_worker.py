@@ -335,3 +335,26 @@ async def test_live_worker_fires_on_the_wall_clock_not_on_a_future_timestamp(
     alert = mine["A/appropriate_adult/not_requested"]
     raised = datetime.fromisoformat(alert["raised_at"])
     assert datetime.fromisoformat(alert["due_at"]) <= raised < due + timedelta(seconds=2)
+
+
+async def test_simulate_to_kafka_sends_every_generated_event(settings: Settings) -> None:
+    env = {
+        **os.environ,
+        "CUSTODYWATCH_KAFKA_BOOTSTRAP": settings.kafka.bootstrap_servers,
+        "CUSTODYWATCH_TOPIC_EVENTS": settings.topics.events,
+        "CUSTODYWATCH_TOPIC_CLOCK": settings.topics.clock,
+        "CUSTODYWATCH_PARTITIONS": str(settings.partitions),
+    }
+    args = ["--seed", "4", "--detentions", "40", "--months", "0.05"]
+    command = [sys.executable, "-m", "custodywatch.cli", "simulate", *args]
+    to_file = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, check=True
+    )
+    generated = to_file.stdout.splitlines()
+    await asyncio.to_thread(
+        subprocess.run, [*command, "--kafka", "--speed", "1e6"], env=env, check=True, timeout=120
+    )
+    sent = [r.value for r in await read_all(settings, settings.topics.events)]
+    assert sorted(sent) == sorted(generated)
+    ticks = await read_all(settings, settings.topics.clock)
+    assert {json.loads(t.value)["now"] for t in ticks}, "the clock was ticked"
