@@ -95,14 +95,9 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 def run_settings(kafka: KafkaConnection, label: str, partitions: int) -> Settings:
     run = f"bench-{label}-{uuid.uuid4().hex[:8]}"
-    topics = Topics(
-        events=f"{run}-events",
-        alerts=f"{run}-alerts",
-        dead_letter=f"{run}-dlq",
-        clock=f"{run}-clock",
-        state=f"{run}-state",
+    return Settings(
+        kafka=kafka, topics=Topics.prefixed(run), group_id=f"{run}-group", partitions=partitions
     )
-    return Settings(kafka=kafka, topics=topics, group_id=f"{run}-group", partitions=partitions)
 
 
 # --- worker processes -------------------------------------------------------------
@@ -120,18 +115,9 @@ class WorkerProcess:
     running: ClassVar[list[WorkerProcess]] = []  # every started worker, for clean-up
 
     def __init__(self, settings: Settings, mode: ClockMode, log: Path) -> None:
-        topics = settings.topics
         env = {
             **os.environ,
-            "CUSTODYWATCH_KAFKA_BOOTSTRAP": settings.kafka.bootstrap_servers,
-            "CUSTODYWATCH_GROUP_ID": settings.group_id,
-            "CUSTODYWATCH_PARTITIONS": str(settings.partitions),
-            "CUSTODYWATCH_METRICS_PORT": str(free_port()),
-            "CUSTODYWATCH_TOPIC_EVENTS": topics.events,
-            "CUSTODYWATCH_TOPIC_ALERTS": topics.alerts,
-            "CUSTODYWATCH_TOPIC_DEAD_LETTER": topics.dead_letter,
-            "CUSTODYWATCH_TOPIC_CLOCK": topics.clock,
-            "CUSTODYWATCH_TOPIC_STATE": topics.state,
+            **settings.model_copy(update={"metrics_port": free_port()}).to_env(),
         }
         self.log_path = log
         self.partitions = settings.partitions

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from custodywatch.argtypes import timestamp
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
 from custodywatch.replay import alert_dicts, replay_lines, write_jsonl
@@ -38,14 +38,8 @@ def load_rules(path: Path | None) -> RuleConfig:
         raise UsageError(f"{path}: {exc}") from None
 
 
-def _timestamp(text: str) -> int:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an RFC 3339 timestamp: {text!r}") from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"timestamp needs an offset, e.g. {text}+00:00")
-    return to_us(moment)
+def _timestamp_us(text: str) -> int:
+    return to_us(timestamp(text))
 
 
 def _open_out(path: Path | None) -> IO[str]:
@@ -198,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = commands.add_parser("replay", help="run the rules in event time over a JSONL file")
     replay.add_argument("events", type=Path, metavar="EVENTS.jsonl")
-    replay.add_argument("--until", type=_timestamp, help="advance the clock to this time")
+    replay.add_argument("--until", type=_timestamp_us, help="advance the clock to this time")
     replay.add_argument("--rules", type=Path, help="rules YAML (default: built-in defaults)")
     replay.add_argument("--out", type=Path, help="alerts JSONL (default: stdout)")
     replay.add_argument("--rejects", type=Path, help="rejects JSONL")
@@ -223,11 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     publish = commands.add_parser("publish", help="send a JSONL file to the events topic")
     publish.add_argument("events", type=Path, metavar="EVENTS.jsonl")
-    publish.add_argument("--tick", type=_timestamp, help="then tick the event-time clock to TS")
+    publish.add_argument("--tick", type=_timestamp_us, help="then tick the event-time clock to TS")
     publish.set_defaults(handler=cmd_publish)
 
     tick = commands.add_parser("tick", help="advance the event-time clock of every partition")
-    tick.add_argument("now", type=_timestamp, metavar="TS")
+    tick.add_argument("now", type=_timestamp_us, metavar="TS")
     tick.set_defaults(handler=cmd_tick)
 
     simulate, _ = add_simulator_parsers(commands)

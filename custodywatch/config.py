@@ -30,6 +30,11 @@ class Topics(BaseModel):
     state: str = "custodywatch.state.v1"
     """Compacted changelog of episode state, co-partitioned with events."""
 
+    @classmethod
+    def prefixed(cls, prefix: str) -> Topics:
+        """Topics of a demo, benchmark or test run, apart from real traffic."""
+        return cls(**{name: f"{prefix}.{value}" for name, value in cls().model_dump().items()})
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -72,3 +77,21 @@ class Settings(BaseModel):
             values["topics"] = Topics(**topics)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
+
+    def to_env(self) -> dict[str, str]:
+        """The CUSTODYWATCH_* variables from which `from_env` rebuilds these settings
+        (Kafka security settings aside), to start a worker process with them."""
+        env = {
+            "CUSTODYWATCH_KAFKA_BOOTSTRAP": self.kafka.bootstrap_servers,
+            "CUSTODYWATCH_GROUP_ID": self.group_id,
+            "CUSTODYWATCH_PARTITIONS": str(self.partitions),
+            "CUSTODYWATCH_CLOCK_MODE": self.clock_mode.value,
+            "CUSTODYWATCH_METRICS_HOST": self.metrics_host,
+        }
+        if self.metrics_port is not None:
+            env["CUSTODYWATCH_METRICS_PORT"] = str(self.metrics_port)
+        if self.rules_path is not None:
+            env["CUSTODYWATCH_RULES"] = str(self.rules_path)
+        for name, value in self.topics.model_dump().items():
+            env[f"CUSTODYWATCH_TOPIC_{name.upper()}"] = value
+        return env

@@ -84,13 +84,7 @@ async def run_demo(
     run = uuid.uuid4().hex[:6]
     print("custodywatch demo: starting a local Kafka broker ...", file=out, flush=True)
     with open_kafka() as kafka:
-        topics = Topics(
-            events=f"demo-{run}.custody.events.v1",
-            alerts=f"demo-{run}.custody.alerts.v1",
-            dead_letter=f"demo-{run}.custody.events.dlq.v1",
-            clock=f"demo-{run}.clock",
-            state=f"demo-{run}.state",
-        )
+        topics = Topics.prefixed(f"demo-{run}")
         settings = Settings(
             kafka=kafka, topics=topics, group_id=f"demo-{run}", clock_mode=ClockMode.EVENT
         )

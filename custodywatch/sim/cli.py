@@ -13,10 +13,10 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from custodywatch.argtypes import timestamp
 from custodywatch.sim.calibration import compare, format_table, measure
 from custodywatch.sim.config import DEFAULT_MISTAKE_RATE, DEFAULT_START, SimConfig
 from custodywatch.sim.generator import iter_lines
@@ -25,16 +25,6 @@ from custodywatch.sim.targets import PUBLISHED, REFERENCE_MONTHS
 
 USAGE_ERROR = 2
 OUT_OF_TOLERANCE = 1
-
-
-def _timestamp(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an RFC 3339 timestamp: {text!r}") from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"timestamp needs an offset, e.g. {text}+00:00")
-    return moment
 
 
 def _positive_float(text: str) -> float:
@@ -71,7 +61,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
         "--start",
-        type=_timestamp,
+        type=timestamp,
         default=DEFAULT_START,
         help=f"first possible detention, RFC 3339 with offset (default {DEFAULT_START.isoformat()})",
     )

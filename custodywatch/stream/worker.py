@@ -23,13 +23,13 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from custodywatch.config import ClockMode, Settings
@@ -75,6 +75,8 @@ class Worker:
         self.tasks: dict[int, PartitionTask] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._claiming = asyncio.Lock()
+        # Held for a whole transaction: a revoke waits for the batch in flight.
+        self._busy = asyncio.Lock()
         self._last_state_refresh = 0.0
 
     # --- lifecycle -------------------------------------------------------------
@@ -128,7 +130,7 @@ class Worker:
         log.info("partition %d claimed: %d open episodes", p, len(engine.episodes))
 
     async def _release(self, partitions: Iterable[int]) -> None:
-        async with self._claiming:
+        async with self._busy, self._claiming:
             for p in partitions:
                 task = self.tasks.pop(p, None)
                 if task is not None:
@@ -144,7 +146,8 @@ class Worker:
         # restoring this partition: claim it here rather than drop them.
         await self._claim([tp.partition])
         task = self.tasks[tp.partition]
-        async with task.producer.transaction():
+
+        async def work() -> None:
             for record in records:
                 if tp.topic == self.topics.events:
                     await self._on_event(task, record)
@@ -154,6 +157,41 @@ class Worker:
             await task.producer.send_offsets_to_transaction(
                 {tp: records[-1].offset + 1}, self.settings.group_id
             )
+
+        await self._transaction(task, work)
+
+    async def _transaction(self, task: PartitionTask, work: Callable[[], Awaitable[None]]) -> None:
+        """Run work in the partition's transaction; if it fails, forget what it did.
+
+        The engine has already applied the batch in memory, so on failure the
+        partition's engine is dropped and the consumer rewound to the committed
+        offset: the next poll restores state from the changelog and redoes it.
+        """
+        async with self._busy:
+            if self.tasks.get(task.partition) is not task:
+                return  # revoked while we waited
+            try:
+                async with task.producer.transaction():
+                    await work()
+            except KafkaError as exc:
+                log.warning("partition %d: transaction failed (%r); rewinding", task.partition, exc)
+                await self._rewind(task.partition)
+
+    async def _rewind(self, partition: int) -> None:
+        task = self.tasks.pop(partition, None)
+        if task is not None:
+            with contextlib.suppress(KafkaError):
+                await task.producer.stop()
+        consumer = self._consumer
+        if consumer is None:
+            return
+        for tp in consumer.assignment():
+            if tp.partition == partition:
+                committed = await consumer.committed(tp)
+                if committed is None:
+                    await consumer.seek_to_beginning(tp)
+                else:
+                    consumer.seek(tp, committed)
 
     async def _on_event(self, task: PartitionTask, record: ConsumerRecord) -> None:
         raw: bytes = record.value or b""
@@ -194,9 +232,12 @@ class Worker:
             due = task.engine.next_due()
             if due is None or due > now:
                 continue
-            async with task.producer.transaction():
+
+            async def work(task: PartitionTask = task) -> None:
                 await self._publish(task, task.engine.advance(now, raised_at=now))
                 await self._flush_state(task)
+
+            await self._transaction(task, work)
 
     async def _publish(self, task: PartitionTask, alerts: list[AlertRecord]) -> None:
         for alert in alerts:

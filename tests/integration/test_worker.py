@@ -41,14 +41,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def settings(kafka: KafkaConnection) -> Settings:
     run = uuid.uuid4().hex[:8]
-    topics = Topics(
-        events=f"t-{run}-events",
-        alerts=f"t-{run}-alerts",
-        dead_letter=f"t-{run}-dlq",
-        clock=f"t-{run}-clock",
-        state=f"t-{run}-state",
+    return Settings(
+        kafka=kafka, topics=Topics.prefixed(f"t-{run}"), group_id=f"g-{run}", partitions=4
     )
-    return Settings(kafka=kafka, topics=topics, group_id=f"g-{run}", partitions=4)
 
 
 @pytest.fixture(scope="module")
@@ -69,19 +64,8 @@ class WorkerProcess:
     """`custodywatch worker` as a real OS process, so it can be SIGKILLed."""
 
     def __init__(self, settings: Settings, log: Path, clock_mode: str = "event") -> None:
-        topics = settings.topics
-        env = {
-            **os.environ,
-            "CUSTODYWATCH_KAFKA_BOOTSTRAP": settings.kafka.bootstrap_servers,
-            "CUSTODYWATCH_GROUP_ID": settings.group_id,
-            "CUSTODYWATCH_PARTITIONS": str(settings.partitions),
-            "CUSTODYWATCH_METRICS_PORT": str(free_port()),
-            "CUSTODYWATCH_TOPIC_EVENTS": topics.events,
-            "CUSTODYWATCH_TOPIC_ALERTS": topics.alerts,
-            "CUSTODYWATCH_TOPIC_DEAD_LETTER": topics.dead_letter,
-            "CUSTODYWATCH_TOPIC_CLOCK": topics.clock,
-            "CUSTODYWATCH_TOPIC_STATE": topics.state,
-        }
+        mine = settings.model_copy(update={"metrics_port": free_port()})
+        env = {**os.environ, **mine.to_env()}
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "custodywatch.cli", "worker", "--clock-mode", clock_mode],
@@ -338,13 +322,7 @@ async def test_live_worker_fires_on_the_wall_clock_not_on_a_future_timestamp(
 
 
 async def test_simulate_to_kafka_sends_every_generated_event(settings: Settings) -> None:
-    env = {
-        **os.environ,
-        "CUSTODYWATCH_KAFKA_BOOTSTRAP": settings.kafka.bootstrap_servers,
-        "CUSTODYWATCH_TOPIC_EVENTS": settings.topics.events,
-        "CUSTODYWATCH_TOPIC_CLOCK": settings.topics.clock,
-        "CUSTODYWATCH_PARTITIONS": str(settings.partitions),
-    }
+    env = {**os.environ, **settings.to_env()}
     args = ["--seed", "4", "--detentions", "40", "--months", "0.05"]
     command = [sys.executable, "-m", "custodywatch.cli", "simulate", *args]
     to_file = await asyncio.to_thread(
