@@ -6,10 +6,11 @@ invalidated: an entry whose time no longer matches the episode's `next_due` is
 skipped when popped.
 
 Callers drive time:
-- `handle(event)` applies one event;
-- `advance(to, inclusive=...)` fires what is due. Replay calls
-  `advance(t, inclusive=False)` before applying an event at `t` (so an event
-  exactly at the due time cancels it), then `advance(until)` at the end.
+- `process(event)` fires what is due strictly before the event's time, then
+  applies it (so an event exactly at a due time cancels that deadline);
+- `advance(to)` fires what is due up to `to`: replay's end, a clock tick, or
+  the wall clock in live mode;
+- `handle(event)` applies an event and fires nothing.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class Engine:
         return alerts, self.handle(event, at)
 
     def handle(self, event: ev.CustodyEvent, at: int | None = None) -> Outcome | Reject:
-        """Apply one event without moving the clock (live mode moves it separately)."""
+        """Apply one event and fire nothing (callers fire first: `process`, or live mode)."""
         rid = event.custody_record_id
         if at is None:
             at = to_us(event.occurred_at)
