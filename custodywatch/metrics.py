@@ -108,6 +108,7 @@ class PrometheusObserver:
             registry=registry,
         )
         self._processed_by_type: dict[str, Any] = {}
+        self._lag_partitions: set[int] = set()
         self._duplicates = Counter(
             "duplicates_ignored",
             "Redelivered or repeated events recognised and ignored.",
@@ -203,8 +204,13 @@ class PrometheusObserver:
         self._open_episodes.set(open_episodes)
         self._open_deadlines.set(open_deadlines)
 
-    def set_consumer_lag(self, partition: int, lag: int) -> None:
-        self._consumer_lag.labels(partition=str(partition)).set(lag)
+    def set_consumer_lag(self, lags: Mapping[int, int]) -> None:
+        # A partition this worker no longer owns is removed, not left at its last value.
+        for partition in self._lag_partitions - set(lags):
+            self._consumer_lag.remove(str(partition))
+        for partition, lag in lags.items():
+            self._consumer_lag.labels(partition=str(partition)).set(lag)
+        self._lag_partitions = set(lags)
 
 
 @dataclass

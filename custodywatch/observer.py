@@ -28,7 +28,8 @@ class Observer(Protocol):
     ) -> None:
         """Current gauges, refreshed by the worker every few seconds."""
 
-    def set_consumer_lag(self, partition: int, lag: int) -> None: ...
+    def set_consumer_lag(self, lags: Mapping[int, int]) -> None:
+        """Lag per partition this worker owns now (others are dropped)."""
 
 
 class NullObserver:
@@ -51,5 +52,5 @@ class NullObserver:
     ) -> None:
         pass
 
-    def set_consumer_lag(self, partition: int, lag: int) -> None:
+    def set_consumer_lag(self, lags: Mapping[int, int]) -> None:
         pass

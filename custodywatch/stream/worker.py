@@ -290,11 +290,12 @@ class Worker:
         consumer = self._consumer
         if consumer is None:
             return
+        lags: dict[int, int] = {}
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
             if tp.topic == self.topics.events and high is not None:
-                lag = high - await consumer.position(tp)
-                self.observer.set_consumer_lag(tp.partition, max(lag, 0))
+                lags[tp.partition] = max(high - await consumer.position(tp), 0)
+        self.observer.set_consumer_lag(lags)
 
 
 def _due_us(alert: AlertRecord) -> int:

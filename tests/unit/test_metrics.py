@@ -194,12 +194,14 @@ def test_a_suite_that_empties_reads_zero_not_stale(
 def test_consumer_lag_by_partition(
     registry: CollectorRegistry, observer: PrometheusObserver
 ) -> None:
-    observer.set_consumer_lag(0, 17)
-    observer.set_consumer_lag(3, 0)
-    observer.set_consumer_lag(0, 5)
+    observer.set_consumer_lag({0: 17, 3: 0})
+    observer.set_consumer_lag({0: 5, 3: 0})
     name = "custodywatch_consumer_lag"
     assert registry.get_sample_value(name, {"partition": "0"}) == 5.0
     assert registry.get_sample_value(name, {"partition": "3"}) == 0.0
+    observer.set_consumer_lag({3: 2})  # partition 0 moved to another worker
+    assert registry.get_sample_value(name, {"partition": "0"}) is None
+    assert registry.get_sample_value(name, {"partition": "3"}) == 2.0
 
 
 def test_labels_are_only_the_documented_ones(
@@ -209,7 +211,7 @@ def test_labels_are_only_the_documented_ones(
     observer.event_rejected("orphan_event")
     observer.alert_raised("la_refused", "refused", "critical", 0.1)
     observer.set_state({"perry-barr": 1}, open_episodes=1, open_deadlines=1)
-    observer.set_consumer_lag(1, 2)
+    observer.set_consumer_lag({1: 2})
     allowed = {"event_type", "reason", "rule", "stage", "severity", "suite", "partition", "le"}
     names = set()
     for metric in registry.collect():
@@ -228,7 +230,7 @@ def test_serves_metrics_over_http(
     observer.event_rejected("invalid_json")
     observer.alert_raised("detention_duration", "breach", "critical", 0.2)
     observer.set_state({"perry-barr": 1}, open_episodes=1, open_deadlines=4)
-    observer.set_consumer_lag(0, 3)
+    observer.set_consumer_lag({0: 3})
     server = serve_metrics(registry, "127.0.0.1", 0)
     try:
         assert server.port > 0

@@ -103,7 +103,7 @@ def test_rules_use_only_series_the_worker_exports() -> None:
     observer = PrometheusObserver(registry)
     observer.alert_raised("detention_duration", "breach", "critical", 0.1)
     observer.set_state({"perry-barr": 1}, open_episodes=1, open_deadlines=1)
-    observer.set_consumer_lag(0, 0)
+    observer.set_consumer_lag({0: 0})
     exported = {sample.name for metric in registry.collect() for sample in metric.samples}
     for name, rule in _alerts().items():
         used = set(re.findall(r"custodywatch_[a-z_]+", str(rule["expr"])))
