@@ -5,30 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
 from custodywatch.config import Settings
-from custodywatch.core.config import RuleConfig, rules_from_yaml
+from custodywatch.core.config import RuleConfig
 from custodywatch.metrics import PrometheusObserver, serve_metrics
 from custodywatch.stream.worker import Worker
 
 log = logging.getLogger("custodywatch")
 
 
-def load_rules(path: Path | None) -> RuleConfig:
-    return RuleConfig() if path is None else rules_from_yaml(path.read_text(encoding="utf-8"))
-
-
-def build_worker(settings: Settings, registry: CollectorRegistry) -> Worker:
-    return Worker(settings, load_rules(settings.rules_path), PrometheusObserver(registry))
-
-
-async def run_worker(settings: Settings) -> None:
+async def run_worker(settings: Settings, rules: RuleConfig) -> None:
     """Run until SIGTERM or SIGINT; /metrics is served while it runs."""
     registry = CollectorRegistry()
-    worker = build_worker(settings, registry)
+    worker = Worker(settings, rules, PrometheusObserver(registry))
     server = None
     if settings.metrics_port is not None:
         server = serve_metrics(registry, settings.metrics_host, settings.metrics_port)

@@ -107,11 +107,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from custodywatch.config import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    load_rules(args.rules)  # fail fast, exit 2, on a bad rules file
     settings = Settings.from_env(
         clock_mode=args.clock_mode, rules_path=args.rules, group_id=args.group_id
     )
-    asyncio.run(run_worker(settings))
+    rules = load_rules(settings.rules_path)  # a bad file exits 2 before anything starts
+    asyncio.run(run_worker(settings, rules))
     return 0
 
 

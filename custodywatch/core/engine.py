@@ -58,7 +58,6 @@ class Engine:
         self.closed_retention_us = closed_retention_us
         self.episodes: dict[str, Episode] = {}
         self.closed: dict[str, ClosedEpisode] = {}
-        self.now: int | None = None
         self._due: list[tuple[int, str]] = []
         self._expiry: list[tuple[int, str]] = []
         self.dirty: set[str] = set()
@@ -79,8 +78,6 @@ class Engine:
             alerts = self.advance(at, inclusive=False, raised_at=raised_at)
         else:  # fast path: nothing can fire
             alerts = []
-            if self.now is None or at > self.now:
-                self.now = at
         return alerts, self.handle(event, at)
 
     def handle(self, event: ev.CustodyEvent, at: int | None = None) -> Outcome | Reject:
@@ -119,7 +116,6 @@ class Engine:
         else:
             ep.apply(event, at, self.rules)
         ep.seen.append(fingerprint)
-        self.now = at if self.now is None else max(self.now, at)
         self.dirty.add(rid)
         if event.event_type in _ENDS_DETENTION:
             self._close(ep, at)
@@ -177,7 +173,6 @@ class Engine:
             if ep is None or ep.next_due != due:
                 continue  # stale entry: the episode moved on or ended
             alerts.extend(self._fire(ep, to, inclusive, raised_at))
-        self.now = to if self.now is None else max(self.now, to)
         if self._expiry:
             self._expire(to)
         return alerts
@@ -261,7 +256,6 @@ class Engine:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "now": self.now,
             "episodes": {rid: self.episode_state(rid) for rid in (*self.episodes, *self.closed)},
         }
 
@@ -274,7 +268,6 @@ class Engine:
         closed_retention_us: int | None = None,
     ) -> Engine:
         engine = cls(rules, closed_retention_us=closed_retention_us)
-        engine.now = snapshot["now"]
         for rid, state in snapshot["episodes"].items():
             engine.restore_episode(rid, state)
         engine.dirty.clear()
