@@ -402,7 +402,7 @@ async def worker_throughput(
     base: Settings, kafka: KafkaConnection, lines: list[bytes], last_at: int, args: Any, logs: Path
 ) -> ThroughputResult:
     result = replay_lines(lines, RuleConfig(), until=last_at)
-    expected = Counter(json.dumps(a.model_dump(), sort_keys=True) for a in result.alerts)
+    expected = Counter(json.dumps(a.to_dict(), sort_keys=True) for a in result.alerts)
     runs: list[WorkerRun] = []
     for i in range(args.repeat):
         settings = base if i == 0 else fresh_group(base, kafka)

@@ -126,4 +126,4 @@ def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> None:
 
 
 def alert_dicts(alerts: Iterable[AlertRecord]) -> Iterator[dict[str, Any]]:
-    return (a.model_dump() for a in alerts)
+    return (a.to_dict() for a in alerts)

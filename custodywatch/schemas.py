@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from custodywatch.contract.alerts import AlertRecord
+from custodywatch.contract.alerts import ALERT_ADAPTER
 from custodywatch.contract.events import EVENT_ADAPTER
 from custodywatch.core.config import RuleConfig
 
@@ -35,7 +35,7 @@ def generated_schemas() -> dict[str, dict[str, Any]]:
             "One message on custody.events.v1, or one line of a replay file.",
         ),
         "alert.v1.schema.json": _titled(
-            AlertRecord.model_json_schema(mode="serialization"),
+            ALERT_ADAPTER.json_schema(mode="serialization"),
             "alert.v1.schema.json",
             "Welfare alert (v1)",
             "One message on custody.alerts.v1, or one line of replay output.",

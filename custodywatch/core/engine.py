@@ -28,7 +28,14 @@ from custodywatch.contract.rejects import Reject, RejectReason
 from custodywatch.core.clock import iso, to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.episode import Episode, event_fingerprint
-from custodywatch.core.rules import AFFECTED_BY, ALL_RULES, Deadline, pending_deadlines, unfired
+from custodywatch.core.rules import (
+    AFFECTED_BY,
+    ALL_RULES,
+    Deadline,
+    next_unfired_due,
+    pending_deadlines,
+    unfired,
+)
 from custodywatch.core.summary import summarise
 
 _ENDS_DETENTION = frozenset({"released", "transferred_to_la"})
@@ -82,45 +89,57 @@ class Engine:
 
     def handle(self, event: ev.CustodyEvent, at: int | None = None) -> Outcome | Reject:
         """Apply one event and fire nothing (callers fire first: `process`, or live mode)."""
-        rid = event.custody_record_id
         if at is None:
             at = to_us(event.occurred_at)
+        rid = event.custody_record_id
+        kind = event.event_type
         fingerprint = event_fingerprint(event.event_id)
         ep = self.episodes.get(rid)
-        closed = self.closed.get(rid)
-        if (ep is not None and ep.has_seen(fingerprint)) or (
-            closed is not None and fingerprint in closed.seen
-        ):
+        if ep is None:
+            return self._open(event, fingerprint)
+        # The hot path: an event for an open episode.
+        if fingerprint in ep.seen:
             return Outcome.DUPLICATE
+        if kind == "detention_authorised":
+            return Reject(
+                RejectReason.EPISODE_ALREADY_OPEN,
+                f"custody record {rid!r} is already open (detention authorised at "
+                f"{iso(ep.t0)}); a second detention_authorised is not allowed",
+            )
+        ep.apply(event, at, self.rules)
+        ep.seen.append(fingerprint)
+        self.dirty.add(rid)
+        if kind in _ENDS_DETENTION:
+            self._close(ep, at)
+        elif ep.juvenile or ep.rule_due is not None:  # adults have no deadlines
+            affected = AFFECTED_BY[kind]
+            if affected:
+                self._reschedule(ep, affected)
+        return Outcome.ACCEPTED
+
+    def _open(self, event: ev.CustodyEvent, fingerprint: int) -> Outcome | Reject:
+        """An event for a record with no open episode: a new detention, or a reject."""
+        rid = event.custody_record_id
+        closed = self.closed.get(rid)
         if closed is not None:
+            if fingerprint in closed.seen:
+                return Outcome.DUPLICATE
             return Reject(
                 RejectReason.EPISODE_ENDED,
                 f"custody record {rid!r} ended at {iso(closed.ended_at)}; "
                 f"no {event.event_type} can follow release or transfer to the local authority",
             )
-        if isinstance(event, ev.DetentionAuthorised):
-            if ep is not None:
-                return Reject(
-                    RejectReason.EPISODE_ALREADY_OPEN,
-                    f"custody record {rid!r} is already open (detention authorised at "
-                    f"{iso(ep.t0)}); a second detention_authorised is not allowed",
-                )
-            ep = Episode.open(event, self.rules)
-            self.episodes[rid] = ep
-        elif ep is None:
+        if not isinstance(event, ev.DetentionAuthorised):
             return Reject(
                 RejectReason.ORPHAN_EVENT,
                 f"custody record {rid!r} has no open episode: detention_authorised must come "
                 f"before {event.event_type}",
             )
-        else:
-            ep.apply(event, at, self.rules)
+        ep = Episode.open(event, self.rules)
+        self.episodes[rid] = ep
         ep.seen.append(fingerprint)
         self.dirty.add(rid)
-        if event.event_type in _ENDS_DETENTION:
-            self._close(ep, at)
-        else:
-            self._reschedule(ep, AFFECTED_BY[event.event_type])
+        self._reschedule(ep)
         return Outcome.ACCEPTED
 
     def _close(self, ep: Episode, at: int) -> None:
@@ -134,20 +153,20 @@ class Engine:
 
     def _reschedule(self, ep: Episode, affected: tuple[int, ...] = ALL_RULES) -> None:
         """Re-evaluate the affected rules and push the episode's next due time."""
-        if not affected or (not ep.juvenile and ep.rule_due is None):
-            return  # nothing this event could change (adults have no deadlines)
         if not ep.juvenile:
-            ep.rule_due = None
-            due = None
-        else:
-            if ep.rule_due is None:
-                ep.rule_due = [None] * len(ALL_RULES)
-                affected = ALL_RULES
-            for index in affected:
-                ep.rule_due[index] = min(
-                    (d.due for d in unfired(ep, index, self.rules)), default=None
-                )
-            due = min((t for t in ep.rule_due if t is not None), default=None)
+            if ep.rule_due is not None:  # an age correction: no deadlines for an adult
+                ep.rule_due = ep.next_due = None
+            return
+        rule_due = ep.rule_due
+        if rule_due is None:
+            rule_due = ep.rule_due = [None] * len(ALL_RULES)
+            affected = ALL_RULES
+        for index in affected:
+            rule_due[index] = next_unfired_due(ep, index, self.rules)
+        self._push_next(ep)
+
+    def _push_next(self, ep: Episode) -> None:
+        due = min((t for t in ep.rule_due or () if t is not None), default=None)
         if due != ep.next_due:
             ep.next_due = due
             if due is not None:
@@ -165,41 +184,48 @@ class Engine:
         occurred, whichever is later: a fact of the episode alone, so replay and
         a partitioned worker agree whatever the interleaving of other episodes.
         """
+        limit = to if inclusive else to - 1  # times are whole microseconds
         alerts: list[AlertRecord] = []
         heap = self._due
-        while heap and (heap[0][0] < to or (inclusive and heap[0][0] == to)):
+        while heap and heap[0][0] <= limit:
             due, rid = heapq.heappop(heap)
             ep = self.episodes.get(rid)
             if ep is None or ep.next_due != due:
                 continue  # stale entry: the episode moved on or ended
-            alerts.extend(self._fire(ep, to, inclusive, raised_at))
+            alerts.extend(self._fire(ep, limit, raised_at))
         if self._expiry:
             self._expire(to)
         return alerts
 
-    def _fire(
-        self, ep: Episode, to: int, inclusive: bool, raised_at: int | None
-    ) -> list[AlertRecord]:
+    def _fire(self, ep: Episode, limit: int, raised_at: int | None) -> list[AlertRecord]:
+        """Fire the episode's deadlines due at or before `limit`; push its next due time."""
         fired: list[AlertRecord] = []
-        due_rules = tuple(
-            index
-            for index, due in enumerate(ep.rule_due or ())
-            if due is not None and (due < to or (inclusive and due == to))
-        )
-        for index in due_rules:
+        rule_due = ep.rule_due
+        if rule_due is None:
+            return fired  # unreachable: only juveniles are on the heap
+        for index, due in enumerate(rule_due):
+            if due is None or due > limit:
+                continue
+            later: int | None = None
             for d in sorted(unfired(ep, index, self.rules)):
-                if d.due < to or (inclusive and d.due == to):
+                if d.due <= limit:
                     ep.fired.add(d.key)
                     raised = raised_at if raised_at is not None else max(d.due, ep.last_at)
                     fired.append(self._record(ep, d, raised))
+                elif later is None:
+                    later = d.due
+            # Firing changes only `fired`, which only overnight_hold reads (its next
+            # night appears once a night is done): re-evaluate when nothing is left.
+            rule_due[index] = (
+                later if later is not None else next_unfired_due(ep, index, self.rules)
+            )
         self.dirty.add(ep.record_id)
         ep.next_due = None  # the popped heap entry is gone: always push the next one
-        self._reschedule(ep, due_rules)
+        self._push_next(ep)
         return fired
 
     def _record(self, ep: Episode, d: Deadline, raised: int) -> AlertRecord:
-        # Every value is built here from typed state: construct without re-validating.
-        return AlertRecord.model_construct(
+        return AlertRecord(
             alert_id=f"{ep.record_id}/{d.key}",
             rule=d.rule,
             stage=d.stage,

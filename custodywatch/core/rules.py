@@ -194,6 +194,15 @@ def unfired(ep: Episode, index: int, rules: RuleConfig) -> list[Deadline]:
     return [d for d in RULES[index](ep, rules) if d.key not in ep.fired]
 
 
+def next_unfired_due(ep: Episode, index: int, rules: RuleConfig) -> int | None:
+    """The earliest due time among a rule's live, unfired deadlines."""
+    fired, earliest = ep.fired, None
+    for d in RULES[index](ep, rules):
+        if d.key not in fired and (earliest is None or d.due < earliest):
+            earliest = d.due
+    return earliest
+
+
 def pending_deadlines(ep: Episode, rules: RuleConfig) -> list[Deadline]:
     """Live deadlines that have not fired. Rules apply to juveniles only."""
     if not ep.juvenile:

@@ -33,7 +33,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from custodywatch.config import ClockMode, Settings
-from custodywatch.contract.alerts import AlertRecord
+from custodywatch.contract.alerts import ALERT_ADAPTER, AlertRecord
 from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
@@ -244,7 +244,7 @@ class Worker:
             await task.producer.send(
                 self.topics.alerts,
                 key=alert.alert_id.encode(),
-                value=alert.model_dump_json().encode(),
+                value=ALERT_ADAPTER.dump_json(alert),
             )
             latency = (to_us(datetime.fromisoformat(alert.raised_at)) - _due_us(alert)) / 1e6
             self.observer.alert_raised(alert.rule, alert.stage, alert.severity, latency)

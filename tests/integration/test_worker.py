@@ -180,7 +180,7 @@ async def read_all(settings: Settings, topic: str) -> list[Any]:
 
 def expected_alerts(lines: list[bytes]) -> tuple[Counter[str], int]:
     result = replay_lines(lines, RuleConfig())
-    return Counter(json.dumps(a.model_dump(), sort_keys=True) for a in result.alerts), len(
+    return Counter(json.dumps(a.to_dict(), sort_keys=True) for a in result.alerts), len(
         result.rejects
     )
 

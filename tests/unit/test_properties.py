@@ -94,7 +94,7 @@ def stream(draw: st.DrawFn) -> list[bytes]:
 
 
 def _alerts(result: ReplayResult) -> list[dict[str, Any]]:
-    return [a.model_dump() for a in result.alerts]
+    return [a.to_dict() for a in result.alerts]
 
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -144,7 +144,7 @@ def test_snapshot_and_resume_gives_the_same_alerts(lines: list[bytes], data: st.
     run(resumed, ordered[cut:], lambda n: lines[n - 1], tail, until=latest)
 
     combined = sorted([*head.alerts, *tail.alerts], key=alert_order)
-    assert [a.model_dump() for a in combined] == _alerts(uninterrupted)
+    assert [a.to_dict() for a in combined] == _alerts(uninterrupted)
 
 
 @SETTINGS
