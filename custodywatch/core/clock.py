@@ -21,9 +21,12 @@ class Clock(Protocol):
     def now_us(self) -> int: ...
 
 
+_ONE_US = timedelta(microseconds=1)
+
+
 def to_us(moment: datetime) -> int:
-    """Exact: a float timestamp near 2026 resolves 0.24 us, so rounding recovers the integer."""
-    return round(moment.timestamp() * 1_000_000)
+    """Exact integer arithmetic on an aware datetime (and a little faster than a float)."""
+    return (moment - _EPOCH) // _ONE_US
 
 
 def from_us(us: int) -> datetime:

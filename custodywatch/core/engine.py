@@ -20,6 +20,7 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
+from hashlib import blake2b as _blake2b
 from typing import Any
 
 from custodywatch.contract import events as ev
@@ -27,7 +28,7 @@ from custodywatch.contract.alerts import AlertRecord
 from custodywatch.contract.rejects import Reject, RejectReason
 from custodywatch.core.clock import iso, to_us
 from custodywatch.core.config import RuleConfig
-from custodywatch.core.episode import Episode, event_fingerprint
+from custodywatch.core.episode import RECORDERS, Episode
 from custodywatch.core.rules import (
     AFFECTED_BY,
     ALL_RULES,
@@ -93,7 +94,8 @@ class Engine:
             at = to_us(event.occurred_at)
         rid = event.custody_record_id
         kind = event.event_type
-        fingerprint = event_fingerprint(event.event_id)
+        # A stable 64-bit fingerprint of the event id (hash() is salted per process).
+        fingerprint = int.from_bytes(_blake2b(event.event_id.encode(), digest_size=8).digest())
         ep = self.episodes.get(rid)
         if ep is None:
             return self._open(event, fingerprint)
@@ -106,7 +108,10 @@ class Engine:
                 f"custody record {rid!r} is already open (detention authorised at "
                 f"{iso(ep.t0)}); a second detention_authorised is not allowed",
             )
-        ep.apply(event, at, self.rules)
+        ep.last_at = max(ep.last_at, at)  # when late evidence became known
+        record = RECORDERS.get(kind)
+        if record is not None:
+            record(ep, event, at, self.rules)
         ep.seen.append(fingerprint)
         self.dirty.add(rid)
         if kind in _ENDS_DETENTION:
@@ -209,7 +214,7 @@ class Engine:
             later: int | None = None
             for d in sorted(unfired(ep, index, self.rules)):
                 if d.due <= limit:
-                    ep.fired.add(d.key)
+                    ep.fired |= {d.key}
                     raised = raised_at if raised_at is not None else max(d.due, ep.last_at)
                     fired.append(self._record(ep, d, raised))
                 elif later is None:

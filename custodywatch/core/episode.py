@@ -9,20 +9,17 @@ fire past deadlines correctly, with their original due time.
 from __future__ import annotations
 
 import bisect
-import hashlib
 from array import array
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from custodywatch.contract import events as ev
 from custodywatch.core.clock import local_date, to_us
 from custodywatch.core.config import RuleConfig
 
-
-def event_fingerprint(event_id: str) -> int:
-    """A stable 64-bit fingerprint for duplicate detection (hash() is salted per process)."""
-    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
+_NOTHING_FIRED: frozenset[str] = frozenset()
+_Sortable = TypeVar("_Sortable", int, tuple[int, str], tuple[int, int], tuple[int, bool, str])
 
 
 def age_on(born: date, day: date) -> int:
@@ -31,6 +28,14 @@ def age_on(born: date, day: date) -> int:
 
 def _earliest(current: int | None, at: int) -> int:
     return at if current is None or at < current else current
+
+
+def _inserted(items: tuple[_Sortable, ...], item: _Sortable) -> tuple[_Sortable, ...]:
+    """`items` with `item` in sorted place. Tuples, not lists: most stay empty, and
+    one shared empty tuple costs an open episode nothing to create or free."""
+    merged = list(items)
+    bisect.insort(merged, item)
+    return tuple(merged)
 
 
 class Episode:
@@ -82,20 +87,20 @@ class Episode:
         self.zone = zone
         self.t0 = t0
         self.relevant_time = relevant_time
-        self.suites: list[tuple[int, str]] = [(t0, suite_id)]
+        self.suites: tuple[tuple[int, str], ...] = ((t0, suite_id),)
         self.dob: date | None = None
         self.appears_under_18: bool | None = None
         self.juvenile = False
         self.aa_requested: int | None = None
         self.aa_arrived: int | None = None
-        self.reviews: list[int] = []
-        self.extensions: list[tuple[int, int]] = []
+        self.reviews: tuple[int, ...] = ()
+        self.extensions: tuple[tuple[int, int], ...] = ()
         self.charged: int | None = None
         self.bail_refused: int | None = None
-        self.la_requests: list[tuple[int, str]] = []
-        self.la_responses: list[tuple[int, bool, str]] = []
+        self.la_requests: tuple[tuple[int, str], ...] = ()
+        self.la_responses: tuple[tuple[int, bool, str], ...] = ()
         self.impracticable: int | None = None
-        self.fired: set[str] = set()
+        self.fired: frozenset[str] = _NOTHING_FIRED  # alert keys; replaced, never mutated
         self.seen = array("Q")
         self.next_due: int | None = None
         self.last_at = t0  # latest occurred_at applied: when late evidence became known
@@ -107,18 +112,19 @@ class Episode:
         p = event.payload
         t0 = to_us(event.occurred_at)
         cap = to_us(p.arrested_at) + rules.detention_limit.arrival_cap
-        ep = cls(
-            record_id=event.custody_record_id,
-            person_ref=p.detainee.person_ref,
-            home_la=p.home_local_authority,
-            arrest_basis=p.arrest_basis.value,
-            zone=rules.time_zones.for_suite(event.suite_id),
-            t0=t0,
-            relevant_time=min(to_us(p.arrived_at), cap),
-            suite_id=event.suite_id,
+        detainee, suite_id = p.detainee, event.suite_id
+        ep = cls(  # positional: this runs once per detention
+            event.custody_record_id,
+            detainee.person_ref,
+            p.home_local_authority,
+            p.arrest_basis.value,
+            rules.time_zones.for_suite(suite_id),
+            t0,
+            min(to_us(p.arrived_at), cap),
+            suite_id,
         )
-        ep.dob = p.detainee.date_of_birth
-        ep.appears_under_18 = p.detainee.appears_under_18
+        ep.dob = detainee.date_of_birth
+        ep.appears_under_18 = detainee.appears_under_18
         ep.recompute_juvenile(rules)
         return ep
 
@@ -138,18 +144,6 @@ class Episode:
     @property
     def suite_id(self) -> str:
         return self.suites[-1][1]
-
-    def has_seen(self, fingerprint: int) -> bool:
-        return fingerprint in self.seen
-
-    # --- applying an (already validated, non-duplicate) event ---------------
-
-    def apply(self, event: ev.CustodyEvent, at: int, rules: RuleConfig) -> None:
-        """Record one event's facts; `at` is its occurred_at in microseconds."""
-        self.last_at = max(self.last_at, at)
-        record = _RECORDERS.get(event.event_type)
-        if record is not None:
-            record(self, event, at, rules)
 
     # --- snapshot --------------------------------------------------------
 
@@ -193,26 +187,28 @@ class Episode:
             relevant_time=data["relevant_time"],
             suite_id=first_suite,
         )
-        ep.suites = [(int(t), str(s)) for t, s in data["suites"]]
+        ep.suites = tuple((int(t), str(s)) for t, s in data["suites"])
         ep.dob = date.fromisoformat(data["dob"]) if data["dob"] else None
         ep.appears_under_18 = data["appears_under_18"]
         ep.juvenile = data["juvenile"]
         ep.aa_requested = data["aa_requested"]
         ep.aa_arrived = data["aa_arrived"]
-        ep.reviews = list(data["reviews"])
-        ep.extensions = [(int(t), int(h)) for t, h in data["extensions"]]
+        ep.reviews = tuple(data["reviews"])
+        ep.extensions = tuple((int(t), int(h)) for t, h in data["extensions"])
         ep.charged = data["charged"]
         ep.bail_refused = data["bail_refused"]
-        ep.la_requests = [(int(t), str(la)) for t, la in data["la_requests"]]
-        ep.la_responses = [(int(t), bool(ok), str(la)) for t, ok, la in data["la_responses"]]
+        ep.la_requests = tuple((int(t), str(la)) for t, la in data["la_requests"])
+        ep.la_responses = tuple((int(t), bool(ok), str(la)) for t, ok, la in data["la_responses"])
         ep.impracticable = data["impracticable"]
         ep.last_at = data["last_at"]
-        ep.fired = set(data["fired"])
+        ep.fired = frozenset(data["fired"])
         ep.seen = array("Q", data["seen"])
         return ep
 
 
 # --- one recorder per event type that changes facts (dict dispatch: the hot path) ---
+# Each is called with an already validated, non-duplicate event; `at` is its
+# occurred_at in microseconds.
 # detention_authorised opens and released / transferred_to_la close an episode:
 # the engine handles those; they change no facts here.
 
@@ -231,11 +227,11 @@ def _aa_arrived(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
 
 
 def _reviewed(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
-    bisect.insort(ep.reviews, at)
+    ep.reviews = _inserted(ep.reviews, at)
 
 
 def _extended(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
-    bisect.insort(ep.extensions, (at, event.payload.new_limit_hours))
+    ep.extensions = _inserted(ep.extensions, (at, event.payload.new_limit_hours))
 
 
 def _charged(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
@@ -247,12 +243,12 @@ def _bail_refused(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
 
 
 def _la_requested(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
-    bisect.insort(ep.la_requests, (at, event.payload.local_authority))
+    ep.la_requests = _inserted(ep.la_requests, (at, event.payload.local_authority))
 
 
 def _la_response(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
     p = event.payload
-    bisect.insort(ep.la_responses, (at, p.outcome == "accepted", p.local_authority))
+    ep.la_responses = _inserted(ep.la_responses, (at, p.outcome == "accepted", p.local_authority))
 
 
 def _impracticable(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
@@ -260,10 +256,10 @@ def _impracticable(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
 
 
 def _to_suite(ep: Episode, event: Any, at: int, rules: RuleConfig) -> None:
-    bisect.insort(ep.suites, (at, event.payload.to_suite_id))
+    ep.suites = _inserted(ep.suites, (at, event.payload.to_suite_id))
 
 
-_RECORDERS: dict[str, Callable[[Episode, Any, int, RuleConfig], None]] = {
+RECORDERS: dict[str, Callable[[Episode, Any, int, RuleConfig], None]] = {
     "age_established": _age_established,
     "appropriate_adult_requested": _aa_requested,
     "appropriate_adult_arrived": _aa_arrived,
