@@ -33,10 +33,12 @@ def from_us(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
 def iso(us: int) -> str:
     """RFC 3339 in UTC with a 'Z', the form every output uses."""
-    text = from_us(us).isoformat()
-    return text.replace("+00:00", "Z")
+    return f"{(_NAIVE_EPOCH + timedelta(0, 0, us)).isoformat()}Z"
 
 
 @lru_cache(maxsize=64)

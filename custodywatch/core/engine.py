@@ -171,7 +171,7 @@ class Engine:
         self._push_next(ep)
 
     def _push_next(self, ep: Episode) -> None:
-        due = min((t for t in ep.rule_due or () if t is not None), default=None)
+        due = min([t for t in ep.rule_due or () if t is not None], default=None)
         if due != ep.next_due:
             ep.next_due = due
             if due is not None:
@@ -230,6 +230,7 @@ class Engine:
         return fired
 
     def _record(self, ep: Episode, d: Deadline, raised: int) -> AlertRecord:
+        suite = ep.suite_at(d.due)
         return AlertRecord(
             alert_id=f"{ep.record_id}/{d.key}",
             rule=d.rule,
@@ -237,12 +238,12 @@ class Engine:
             instance=d.instance,
             severity=d.severity,
             custody_record_id=ep.record_id,
-            suite_id=ep.suite_at(d.due),
+            suite_id=suite,
             person_ref=ep.person_ref,
             home_local_authority=ep.home_la,
             due_at=iso(d.due),
             raised_at=iso(raised),
-            summary=summarise(ep, d, self.rules),
+            summary=summarise(ep, d, suite, self.rules),
         )
 
     def _expire(self, now: int) -> None:

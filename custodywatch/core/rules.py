@@ -31,9 +31,42 @@ class Deadline(NamedTuple):
     severity: Severity
 
 
-def deadline(due: int, rule: str, stage: str, instance: str | None, severity: Severity) -> Deadline:
-    key = f"{rule}/{stage}" if instance is None else f"{rule}/{stage}/{instance}"
-    return Deadline(due, key, rule, stage, instance, severity)
+_new_tuple = tuple.__new__
+
+
+class _Stage:
+    """One rule stage: builds its deadlines with the key made once, not per call."""
+
+    __slots__ = ("key", "rule", "severity", "stage")
+
+    def __init__(self, rule: str, stage: str, severity: Severity) -> None:
+        self.rule, self.stage, self.severity = rule, stage, severity
+        self.key = f"{rule}/{stage}"
+
+    def at(self, due: int) -> Deadline:
+        return _new_tuple(Deadline, (due, self.key, self.rule, self.stage, None, self.severity))
+
+    def instance(self, due: int, instance: str) -> Deadline:
+        key = f"{self.key}/{instance}"
+        return _new_tuple(Deadline, (due, key, self.rule, self.stage, instance, self.severity))
+
+
+UNDER_TEN = _Stage("under_ten", "detained", CRITICAL)
+DURATION_APPROACHING = _Stage("detention_duration", "approaching", WARNING)
+DURATION_BREACH = _Stage("detention_duration", "breach", CRITICAL)
+DURATION_PROLONGED = _Stage("detention_duration", "prolonged", CRITICAL)
+OVERNIGHT_AT_RISK = _Stage("overnight_hold", "at_risk", WARNING)
+OVERNIGHT = _Stage("overnight_hold", "overnight", CRITICAL)
+AA_NOT_REQUESTED = _Stage("appropriate_adult", "not_requested", WARNING)
+AA_NOT_ARRIVED = _Stage("appropriate_adult", "not_arrived", WARNING)
+REVIEW_OVERDUE = _Stage("review_overdue", "overdue", WARNING)
+LIMIT_APPROACHING = _Stage("detention_limit", "approaching", WARNING)
+LIMIT_REACHED = _Stage("detention_limit", "limit", CRITICAL)
+LA_REQUEST_MISSING = _Stage("la_request_missing", "missing", CRITICAL)
+LA_REQUEST_ESCALATED = _Stage("la_request_missing", "escalated", CRITICAL)
+LA_RESPONSE_OVERDUE = _Stage("la_response_overdue", "overdue", WARNING)
+LA_REFUSED = _Stage("la_refused", "refused", CRITICAL)
+TRANSFER_OVERDUE = _Stage("transfer_overdue", "overdue", CRITICAL)
 
 
 def _not_by(cancelled_at: int | None, due: int) -> bool:
@@ -44,14 +77,14 @@ def _not_by(cancelled_at: int | None, due: int) -> bool:
 def under_ten(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     age = ep.age_at_t0()
     if age is not None and age < rules.criminal_responsibility_age:
-        yield deadline(ep.t0, "under_ten", "detained", None, CRITICAL)
+        yield UNDER_TEN.at(ep.t0)
 
 
 def detention_duration(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     c = rules.detention_duration
-    yield deadline(ep.t0 + c.approaching, "detention_duration", "approaching", None, WARNING)
-    yield deadline(ep.t0 + c.breach, "detention_duration", "breach", None, CRITICAL)
-    yield deadline(ep.t0 + c.prolonged, "detention_duration", "prolonged", None, CRITICAL)
+    yield DURATION_APPROACHING.at(ep.t0 + c.approaching)
+    yield DURATION_BREACH.at(ep.t0 + c.breach)
+    yield DURATION_PROLONGED.at(ep.t0 + c.prolonged)
 
 
 def overnight_hold(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
@@ -70,8 +103,8 @@ def overnight_hold(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
         stages: list[Deadline] = []
         if t0 < start:
             warn = local_instant(night - timedelta(days=1), o.warning_at, zone)
-            stages.append(deadline(max(t0, warn), "overnight_hold", "at_risk", name, WARNING))
-        stages.append(deadline(max(t0, start), "overnight_hold", "overnight", name, CRITICAL))
+            stages.append(OVERNIGHT_AT_RISK.instance(max(t0, warn), name))
+        stages.append(OVERNIGHT.instance(max(t0, start), name))
         unfired = [d for d in stages if d.key not in ep.fired]
         yield from unfired
         if unfired:
@@ -83,11 +116,11 @@ def appropriate_adult(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     c = rules.appropriate_adult
     due = ep.t0 + c.not_requested
     if _not_by(ep.aa_requested, due):
-        yield deadline(due, "appropriate_adult", "not_requested", None, WARNING)
+        yield AA_NOT_REQUESTED.at(due)
     if ep.aa_requested is not None:
         due = ep.aa_requested + c.not_arrived
         if _not_by(ep.aa_arrived, due):
-            yield deadline(due, "appropriate_adult", "not_arrived", None, WARNING)
+            yield AA_NOT_ARRIVED.at(due)
 
 
 def review_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
@@ -95,9 +128,9 @@ def review_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     due = ep.t0 + rules.review.first
     for number, reviewed_at in enumerate(ep.reviews, start=1):
         if reviewed_at > due:
-            yield deadline(due, "review_overdue", "overdue", str(number), WARNING)
+            yield REVIEW_OVERDUE.instance(due, str(number))
         due = reviewed_at + rules.review.interval
-    yield deadline(due, "review_overdue", "overdue", str(len(ep.reviews) + 1), WARNING)
+    yield REVIEW_OVERDUE.instance(due, str(len(ep.reviews) + 1))
 
 
 def detention_limit(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
@@ -107,12 +140,12 @@ def detention_limit(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     for index, (_, hours) in enumerate(limits):
         superseded = limits[index + 1][0] if index + 1 < len(limits) else None
         limit_at = ep.relevant_time + hours * HOUR_US
-        for stage, due, severity in (
-            ("approaching", limit_at - c.warning_before, WARNING),
-            ("limit", limit_at, CRITICAL),
+        for stage, due in (
+            (LIMIT_APPROACHING, limit_at - c.warning_before),
+            (LIMIT_REACHED, limit_at),
         ):
             if _not_by(ep.charged, due) and _not_by(superseded, due):
-                yield deadline(due, "detention_limit", stage, str(hours), severity)
+                yield stage.instance(due, str(hours))
 
 
 def la_request_missing(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
@@ -121,32 +154,30 @@ def la_request_missing(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
         return
     first_request = ep.la_requests[0][0] if ep.la_requests else None
     answered = min((t for t in (first_request, ep.impracticable) if t is not None), default=None)
-    for stage, offset in (("missing", c.missing), ("escalated", c.escalated)):
+    for stage, offset in ((LA_REQUEST_MISSING, c.missing), (LA_REQUEST_ESCALATED, c.escalated)):
         due = ep.bail_refused + offset
         if _not_by(answered, due):
-            yield deadline(due, "la_request_missing", stage, None, CRITICAL)
+            yield stage.at(due)
 
 
 def la_response_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     for number, (requested_at, _) in enumerate(ep.la_requests, start=1):
         due = requested_at + rules.la_response.overdue
         if not any(requested_at <= t <= due for t, _, _ in ep.la_responses):
-            yield deadline(due, "la_response_overdue", "overdue", str(number), WARNING)
+            yield LA_RESPONSE_OVERDUE.instance(due, str(number))
 
 
 def la_refused(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     for number, (at, accepted, _) in enumerate(ep.la_responses, start=1):
         if not accepted:
-            yield deadline(at, "la_refused", "refused", str(number), CRITICAL)
+            yield LA_REFUSED.instance(at, str(number))
 
 
 def transfer_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
     accepted = next((t for t, ok, _ in ep.la_responses if ok), None)
     if accepted is not None:
         # transferred_to_la ends the episode, which cancels every rule at once.
-        yield deadline(
-            accepted + rules.transfer.overdue, "transfer_overdue", "overdue", None, CRITICAL
-        )
+        yield TRANSFER_OVERDUE.at(accepted + rules.transfer.overdue)
 
 
 Rule = Callable[[Episode, RuleConfig], Iterator[Deadline]]

@@ -20,8 +20,8 @@ def _hours_word(us: int) -> str:
     return f"{format_span(us)}"
 
 
-def summarise(ep: Episode, d: Deadline, rules: RuleConfig) -> str:
-    suite = ep.suite_at(d.due)
+def summarise(ep: Episode, d: Deadline, suite: str, rules: RuleConfig) -> str:
+    """`suite`: where the child was at the due time."""
     held = format_span(d.due - ep.t0)
     guideline = f"{_hours_word(rules.detention_duration.breach)} guideline (local policy)"
     match (d.rule, d.stage):
