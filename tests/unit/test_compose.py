@@ -119,7 +119,7 @@ def schema() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def validator(schema: dict[str, Any]) -> Validator:
     # The draft the schema declares in $schema; None (not a silent default) if it is unknown.
-    cls = validator_for(schema, default=None)
+    cls = validator_for(schema, default=None)  # type: ignore[arg-type]  # stubs omit None
     assert cls is not None, f"unknown $schema {schema.get('$schema')!r}"
     cls.check_schema(schema)
     # No format checker: Compose durations such as "10s" are not ISO 8601 "duration"s.
@@ -132,7 +132,7 @@ def compose() -> dict[str, Any]:
     return loaded
 
 
-def _errors(validator: Validator, document: object) -> list[str]:
+def _errors(validator: Validator, document: Any) -> list[str]:
     found = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
     return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in found]
 
@@ -172,7 +172,7 @@ def _local_mounts(compose: dict[str, Any]) -> Iterator[tuple[str, str]]:
 def test_schema_is_the_compose_specification(schema: dict[str, Any]) -> None:
     assert schema["title"] == "Compose Specification"
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert validator_for(schema, default=None) is Draft202012Validator
+    assert validator_for(schema, default=None) is Draft202012Validator  # type: ignore[arg-type]
     assert {"services", "volumes", "networks"} <= schema["properties"].keys()
 
 

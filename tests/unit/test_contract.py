@@ -58,6 +58,7 @@ def test_valid_event_is_parsed_and_normalised_to_utc() -> None:
 
 def test_events_are_frozen() -> None:
     event = decode(json.dumps(VALID))
+    assert not isinstance(event, Reject)
     with pytest.raises(ValueError, match="frozen"):
         event.suite_id = "elsewhere"  # type: ignore[misc]
 

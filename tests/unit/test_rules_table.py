@@ -284,7 +284,7 @@ def test_end_of_detention_one_second_after_due_does_not_cancel(
 # --- adults -------------------------------------------------------------------------
 
 
-ADULTS = {
+ADULTS: dict[str, dict[str, Any]] = {
     "adult-dob": {"dob": ADULT_DOB},
     "adult-dob-wins-over-appearance": {"dob": ADULT_DOB, "appears_under_18": True},
     "no-dob-appears-adult": {"dob": None, "appears_under_18": False},
