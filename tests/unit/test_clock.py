@@ -1,0 +1,50 @@
+"""Time in the core: exact microseconds in, RFC 3339 'Z' text out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from custodywatch.core.clock import iso, to_us
+
+moments = st.datetimes(
+    min_value=datetime(1950, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+)
+offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
+    lambda m: timezone(timedelta(minutes=m))
+)
+
+
+@given(moments, offsets)
+def test_to_us_is_exact_whatever_the_offset(moment: datetime, offset: timezone) -> None:
+    expected = (moment.replace(tzinfo=None) - datetime(1970, 1, 1)) // timedelta(microseconds=1)
+    assert to_us(moment.astimezone(offset)) == expected
+
+
+@given(moments)
+def test_iso_round_trips_through_fromisoformat(moment: datetime) -> None:
+    text = iso(to_us(moment))
+    assert text.endswith("Z")
+    assert "+" not in text
+    assert datetime.fromisoformat(text) == moment
+
+
+@pytest.mark.parametrize(
+    ("us", "text"),
+    [
+        (0, "1970-01-01T00:00:00Z"),
+        (1, "1970-01-01T00:00:00.000001Z"),
+        (-5, "1969-12-31T23:59:59.999995Z"),
+        (1_775_001_600_500_000, "2026-04-01T00:00:00.500000Z"),
+    ],
+)
+def test_iso_text(us: int, text: str) -> None:
+    assert iso(us) == text
+
+
+def test_a_time_without_an_offset_is_refused_not_guessed() -> None:
+    with pytest.raises(TypeError):
+        to_us(datetime(2026, 4, 1, 12, 0))
