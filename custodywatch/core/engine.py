@@ -47,6 +47,10 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
 
 
+# Enum attribute access costs about 50 ns in Python 3.11: the hot path uses these.
+_ACCEPTED, _DUPLICATE = Outcome.ACCEPTED, Outcome.DUPLICATE
+
+
 @dataclass(slots=True)
 class ClosedEpisode:
     """What is kept after release: enough to spot duplicates and late events."""
@@ -101,7 +105,7 @@ class Engine:
             return self._open(event, fingerprint)
         # The hot path: an event for an open episode.
         if fingerprint in ep.seen:
-            return Outcome.DUPLICATE
+            return _DUPLICATE
         if kind == "detention_authorised":
             return Reject(
                 RejectReason.EPISODE_ALREADY_OPEN,
@@ -120,7 +124,7 @@ class Engine:
             affected = AFFECTED_BY[kind]
             if affected:
                 self._reschedule(ep, affected)
-        return Outcome.ACCEPTED
+        return _ACCEPTED
 
     def _open(self, event: ev.CustodyEvent, fingerprint: int) -> Outcome | Reject:
         """An event for a record with no open episode: a new detention, or a reject."""
