@@ -4,7 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration bench schemas clean
+# The pure core compiled with mypyc: about 1.3x faster, same source. If it cannot
+# be compiled (no C compiler), everything runs interpreted, only slower.
+CORE_SOURCES := $(wildcard custodywatch/core/*.py)
+CORE_BUILD   := build/core.stamp
+
+.PHONY: demo test lint unit integration bench schemas core clean-core clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +17,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(CORE_BUILD): $(STAMP) $(CORE_SOURCES) tools/compile_core.py
+	mkdir -p build
+	@if $(BIN)/python tools/compile_core.py >build/compile_core.log 2>&1; then \
+		touch custodywatch/core/*.so; \
+		echo "custodywatch/core compiled with mypyc"; \
+	else \
+		rm -f custodywatch/core/*.so; \
+		echo "custodywatch/core NOT compiled (see build/compile_core.log): it runs interpreted"; \
+	fi
+	touch $@
+
+core: $(CORE_BUILD)
+
+clean-core:
+	rm -f custodywatch/core/*.so $(CORE_BUILD)
+
+demo: $(CORE_BUILD)
 	$(BIN)/custodywatch demo
 
-test: lint $(STAMP)
+test: lint $(CORE_BUILD)
 	$(BIN)/pytest -q tests
 
 lint: $(STAMP)
@@ -25,14 +46,17 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/custodywatch schemas export --check
 
-unit: $(STAMP)
+unit: $(CORE_BUILD)
 	$(BIN)/pytest -q tests/unit
 
-bench: $(STAMP)
+integration: $(CORE_BUILD)
+	$(BIN)/pytest -q tests/integration tests/e2e
+
+bench: $(CORE_BUILD)
 	$(BIN)/python benchmarks/bench_core.py
 
 schemas: $(STAMP)
 	$(BIN)/custodywatch schemas export
 
-clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+clean: clean-core
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from custodywatch import core_build
 from custodywatch.contract.events import EVENT_ADAPTER, CustodyEvent
 from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.config import RuleConfig
@@ -171,6 +172,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rules = RuleConfig()
+    print(f"core: {core_build()} (`make core` compiles it with mypyc)")
 
     for share in sorted({args.juvenile_share, 1.0}):
         raw = [

@@ -8,6 +8,7 @@ import signal
 
 from prometheus_client import CollectorRegistry
 
+from custodywatch import core_build
 from custodywatch.config import Settings
 from custodywatch.core.config import RuleConfig
 from custodywatch.metrics import PrometheusObserver, serve_metrics
@@ -29,10 +30,11 @@ async def run_worker(settings: Settings, rules: RuleConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info(
-        "worker starting: group %s, clock %s, bootstrap %s",
+        "worker starting: group %s, clock %s, bootstrap %s, core %s",
         settings.group_id,
         settings.clock_mode.value,
         settings.kafka.bootstrap_servers,
+        core_build(),
     )
     try:
         await worker.run(stop)
