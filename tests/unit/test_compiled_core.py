@@ -28,4 +28,3 @@ def test_fresh_builds_and_the_shared_library_pass(tmp_path: Path) -> None:
     _file(tmp_path / f"clock{SUFFIX}", 1_000)
     _file(tmp_path / f"native__mypyc{SUFFIX}", 1_000)  # no source of its own
     assert stale_compiled_modules(tmp_path) == []
-
