@@ -41,10 +41,11 @@ from custodywatch.sim.force import (
     Force,
 )
 from custodywatch.sim.targets import PUBLISHED, Targets, child_mean_for_month
-from custodywatch.sim.timefmt import DAY, HOUR, MINUTE, Calendar
+from custodywatch.sim.timefmt import DAY, HOUR, MINUTE, Calendar, time_of_day
 
 Event = tuple[int, str, str]
-"""(occurred_at in epoch seconds, tail (event type, payload, line end), suite id).
+"""(occurred_at in seconds after the calendar's first day, 00:00 UTC; tail (event
+type, payload, line end); suite id).
 
 See `custodywatch.sim.render` for how a line is assembled."""
 
@@ -169,7 +170,8 @@ class DurationControls:
     it spread over the episodes left once fewer than 8 are left, so that the
     month ends on target), minus an even share of `pending` (so that ordinary
     episodes make room, evenly through the month, for the long ones to come).
-    Integer arithmetic: the generator inlines it. A key is
+    Integer arithmetic: the generator inlines it for adults (taking their share
+    of `pending` once a day rather than per episode). A key is
     `(month_index - first_month_index) * 2 + is_child` (see
     `Calendar.month_index`); `remaining` counts the month's episodes still to come.
     """
@@ -263,6 +265,9 @@ class EpisodeFactory:
     (`custodywatch.sim.pools`) for speed; this class builds the others: children
     refused bail, adult extensions, age corrections and transfers between suites
     (`Feature`). Both record durations in the same controllers.
+
+    Times are seconds after the calendar's first day, 00:00 UTC: small ints,
+    which CPython adds and compares faster than epoch seconds.
     """
 
     def __init__(
@@ -276,6 +281,8 @@ class EpisodeFactory:
     ) -> None:
         self.rng = rng
         self.cal = cal
+        self.last_day = cal.last_day - cal.first_day
+        self.tod = time_of_day()
         self.controls = controls
         self.dobs = dobs
         self.targets = targets
@@ -296,16 +303,27 @@ class EpisodeFactory:
         lo, hi = ADULT_AGE_BANDS.pick(self.rng.random())
         return lo + int(self.rng.random() * (hi - lo + 1))
 
+    def _day(self, t: int) -> int:
+        """Row of the calendar for the UTC day of `t` (clamped to the table)."""
+        day = t // DAY
+        if day < 0:  # branches: cheaper than min() and max() calls
+            return 0
+        return self.last_day if day > self.last_day else day
+
+    def _fmt(self, t: int) -> str:
+        """RFC 3339 text of `t` ('+00:00')."""
+        return self.cal.prefix[self._day(t)] + self.tod[t % DAY]
+
     def court_time(self, earliest: int) -> int:
         """A morning court slot (08:00-10:30 local, not Sunday) at or after `earliest`."""
-        cal = self.cal
-        local = earliest + cal.local_offset[cal.index(earliest)]
+        offsets, weekdays = self.cal.local_offset, self.cal.weekday
+        local = earliest + offsets[self._day(earliest)]
         slot = local - local % DAY + 8 * HOUR + int(self.rng.random() * 150) * MINUTE
         if slot < local:
             slot += DAY
-        while cal.weekday[cal.index(slot)] == SUNDAY:
+        while weekdays[self._day(slot)] == SUNDAY:
             slot += DAY
-        return slot - cal.local_offset[cal.index(slot)]
+        return slot - offsets[self._day(slot)]
 
     # -- the episode ---------------------------------------------------------
 
@@ -326,7 +344,7 @@ class EpisodeFactory:
         home_la = self.catchment[suite].pick(rnd())
 
         # Who: age and how they presented.
-        idx = cal.index(t0)
+        idx = self._day(t0)
         true_age = CHILD_AGES.pick(rnd()) if child else self._adult_age()
         correction = feature == Feature.AGE_CORRECTION
         true_dob = self._dob(idx, true_age)
@@ -365,7 +383,7 @@ class EpisodeFactory:
         relevant = min(arrived, arrested + 24 * HOUR)
         limit24 = relevant + 24 * HOUR
 
-        fmt = cal.fmt
+        fmt = self._fmt
         opening = r.authorised(
             person_ref,
             shown_dob,

@@ -69,7 +69,13 @@ MAX_NUMBERED = 40  # tables of numbered tails (reviews...) go this far; beyond, 
 
 def head(record_id: str, suite: str) -> str:
     """Between the timestamp and the event id's name (the record id is safe)."""
-    return f'{HEAD_START}{record_id}","suite_id":{js(suite)},"event_id":"{record_id}/'
+    return f"{HEAD_START}{record_id}{suite_part(suite)}{record_id}/"
+
+
+@cache
+def suite_part(suite: str) -> str:
+    """'","suite_id":"<suite>","event_id":"': `head` without the record ids (one object per suite)."""
+    return f'","suite_id":{js(suite)},"event_id":"'
 
 
 def type_open(event_type: str) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_right
+from itertools import accumulate, repeat, starmap
+from math import log
+from operator import sub
 from random import Random
 
 from custodywatch.sim.episodes import (
@@ -33,48 +36,74 @@ def arrival_times(
     """`n` sorted T0s in [start, end) minus `base`: hour-of-day x weekday weights, local time.
 
     Inverse-CDF sampling of a piecewise-constant rate: `n` sorted uniforms are
-    cut by the cumulative weights of the hourly slots (bisection); within a slot
-    the map is linear, so the times come out sorted.
+    cut by the cumulative weights of the hourly slots; within a slot the map is
+    linear, so the times come out sorted. The sorted uniforms are exponential
+    spacings (partial sums of -log(u), scaled), which need no sort.
     """
     if n == 0 or end <= start:
         return []
-    lows: list[int] = []
-    factors: list[float] = []
-    cumulative: list[float] = []
-    total = 0.0
-    hour = start - start % HOUR
-    first_day, offsets, weekdays = cal.first_day, cal.local_offset, cal.weekday
-    while hour < end:
-        local = hour + offsets[hour // DAY - first_day]
-        weekday = weekdays[local // DAY - first_day]  # of the local date
-        weight = HOUR_WEIGHTS[(local % DAY) // HOUR] * WEEKDAY_WEIGHTS[weekday]
-        lo, hi = max(hour, start), min(hour + HOUR, end)
-        mass = weight * (hi - lo) / HOUR
-        total += mass
-        lows.append(lo - base)
-        factors.append((hi - lo) / mass)  # seconds per unit of mass in this slot
-        cumulative.append(total)
-        hour += HOUR
-    rnd = rng.random
-    points = [rnd() for _ in range(n)]
-    points.sort()
-    scale = total  # units of `points` -> units of `cumulative`
+    lows, masses = _hour_slots(cal, start, end)
+    highs = [*lows[1:], end]
+    factors = [(hi - lo) / m for lo, hi, m in zip(lows, highs, masses, strict=True)]
+    bounds = list(accumulate(masses))  # cumulative mass at the end of each slot
+    # n + 1 spacings, summed in C (map, accumulate); the last sum only scales.
+    draws = starmap(rng.random, repeat((), n + 1))
+    sums = list(accumulate(map(log, map(sub, repeat(1.0), draws))))  # <= 0, decreasing
+    scale = bounds[-1] / sums.pop()  # < 0: sums -> cumulative mass
     times: list[int] = []
-    first, below = 0, 0.0
-    for lo, factor, upto in zip(lows, factors, cumulative, strict=True):
-        last = bisect_left(points, upto / scale, first)
-        if last > first:
-            f = factor * scale
-            times += [lo + int((u - below) * f) for u in points[first:last]]
-            first = last
-        below = upto / scale
-    times += [lows[-1]] * (n - len(times))  # float rounding at the very end
+    add = times.append
+    last = len(bounds) - 1
+    slot, below, bound, lo, factor = -1, 0.0, -1.0, 0, 0.0  # before the first slot
+    for s in sums:
+        u = s * scale
+        if u >= bound:  # into the slot that holds u (past any empty ones)
+            slot = min(bisect_right(bounds, u, slot + 1), last)
+            below = bounds[slot - 1] if slot else 0.0
+            bound, lo, factor = bounds[slot], lows[slot] - base, factors[slot]
+        add(lo + int((u - below) * factor))
     limit = end - 1 - base
     for i in range(len(times) - 1, -1, -1):  # float rounding at the very end
         if times[i] <= limit:
             break
         times[i] = limit
     return times
+
+
+def _hour_slots(cal: Calendar, start: int, end: int) -> tuple[list[int], list[float]]:
+    """The UTC hours that cover [start, end), the first and last cut to it: start, mass.
+
+    An hour's mass is its weight (local hour of day x local weekday) x its length
+    in hours. Whole days are copied from a day pattern per (UTC offset, weekday).
+    """
+    first_hour = start - start % HOUR
+    lows = list(range(first_hour, end, HOUR))
+    skip = (first_hour % DAY) // HOUR  # hours of the first day before start's
+    day = first_hour // DAY
+    patterns: dict[tuple[int, int], list[float]] = {}
+    weights: list[float] = []
+    while len(weights) < skip + len(lows):
+        i = day - cal.first_day
+        key = (cal.local_offset[i], cal.weekday[i])
+        if key not in patterns:
+            patterns[key] = _day_weights(*key)
+        weights += patterns[key]
+        day += 1
+    masses = weights[skip : skip + len(lows)]
+    lows[0] = start
+    masses[0] *= (min(first_hour + HOUR, end) - start) / HOUR
+    if len(lows) > 1:
+        masses[-1] *= (end - lows[-1]) / HOUR
+    return lows, masses
+
+
+def _day_weights(offset: int, weekday: int) -> list[float]:
+    """Weights of the 24 hours of a UTC day whose local time is `offset` s ahead."""
+    weights: list[float] = []
+    for hour in range(24):
+        local = hour * HOUR + offset  # seconds after the UTC day's midnight
+        local_weekday = (weekday + local // DAY) % 7
+        weights.append(HOUR_WEIGHTS[(local % DAY) // HOUR] * WEEKDAY_WEIGHTS[local_weekday])
+    return weights
 
 
 def episode_codes(rng: Random, n: int, targets: Targets = PUBLISHED) -> bytearray:

@@ -31,6 +31,16 @@ def time_of_day() -> tuple[str, ...]:
     return tuple(hm + ":" + ss[1:] for hm in HM for ss in SS_UTC)
 
 
+@cache
+def minute_second() -> tuple[str, ...]:
+    """'MM:SS+00:00' for each second of an hour (3,600 strings, built once).
+
+    With 'YYYY-MM-DDTHH:' per hour, a timestamp from two small tables: small
+    enough to stay in the CPU cache, unlike one string per second of the day.
+    """
+    return tuple(hm[3:] + ss for hm in HM[:60] for ss in SS_UTC)
+
+
 def to_seconds(moment: datetime) -> int:
     """An aware datetime -> whole seconds since the epoch (UTC), truncating."""
     if moment.tzinfo is None:

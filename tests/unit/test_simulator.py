@@ -8,7 +8,9 @@ import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from itertools import islice
 from pathlib import Path
+from random import Random
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +25,7 @@ from custodywatch.sim.calibration import compare, format_table, measure
 from custodywatch.sim.cli import add_parsers
 from custodywatch.sim.force import Force
 from custodywatch.sim.output import write_file
+from custodywatch.sim.pools import PersonRefs, record_ids
 from custodywatch.sim.targets import PUBLISHED
 
 REJECTED_AS = {
@@ -48,6 +51,17 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_does_not() -> None:
     assert other != first
     # Record and event ids carry the seed, so runs can share a topic without clashing.
     assert '"custody_record_id":"CR-b-' in first and '"custody_record_id":"CR-c-' in other
+
+
+def test_streamed_record_ids_and_person_refs_match_their_definitions() -> None:
+    """The generator takes ids and refs from streams made 10,000 at a time: across blocks too."""
+    refs = PersonRefs(Random(7))
+    n = 25_000
+    first, high, low = refs.pieces()
+    streamed = [a + b + c for a, b, c in islice(zip(first, high, low, strict=False), n)]
+    assert streamed == [refs(k) for k in range(n)]
+    assert len(set(streamed)) == n
+    assert list(islice(record_ids("CR-x-"), n)) == [f"CR-x-{k}" for k in range(n)]
 
 
 def test_file_output_is_the_same_bytes_as_the_iterator(tmp_path: Path) -> None:
