@@ -47,7 +47,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
 
 
-# Enum attribute access costs about 50 ns in Python 3.11: the hot path uses these.
+# Enum attribute access costs about 50 ns in Python 3.11: handle() uses these.
 _ACCEPTED, _DUPLICATE = Outcome.ACCEPTED, Outcome.DUPLICATE
 
 
@@ -132,7 +132,7 @@ class Engine:
         closed = self.closed.get(rid)
         if closed is not None:
             if fingerprint in closed.seen:
-                return Outcome.DUPLICATE
+                return _DUPLICATE
             return Reject(
                 RejectReason.EPISODE_ENDED,
                 f"custody record {rid!r} ended at {iso(closed.ended_at)}; "
@@ -149,7 +149,7 @@ class Engine:
         ep.seen.append(fingerprint)
         self.dirty.add(rid)
         self._reschedule(ep)
-        return Outcome.ACCEPTED
+        return _ACCEPTED
 
     def _close(self, ep: Episode, at: int) -> None:
         del self.episodes[ep.record_id]
