@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 CORE_SOURCES := $(wildcard custodywatch/core/*.py)
 CORE_BUILD   := build/core.stamp
 
-.PHONY: demo test lint unit integration bench schemas core clean-core clean
+.PHONY: demo test lint unit unit-interpreted integration bench schemas core clean-core clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,18 @@ clean-core:
 demo: $(CORE_BUILD)
 	$(BIN)/custodywatch demo
 
-test: lint $(CORE_BUILD)
+test: lint unit-interpreted $(CORE_BUILD)
 	$(BIN)/pytest -q tests
+
+# The unit tests on the interpreted core too (what a plain `pip install` and the
+# Docker image run): a copy of the package without its compiled modules.
+unit-interpreted: $(STAMP)
+	rm -rf build/interpreted && mkdir -p build/interpreted
+	cp -r custodywatch build/interpreted/
+	rm -f build/interpreted/custodywatch/core/*.so
+	PYTHONPATH=build/interpreted $(BIN)/python -P -c \
+		'import custodywatch as c; assert c.core_build() == "interpreted", c.__file__'
+	PYTHONPATH=build/interpreted $(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
