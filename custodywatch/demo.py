@@ -40,6 +40,9 @@ class DemoOptions:
     hours: float = 24.0
     speed: float = 1800.0
     """Simulated seconds per real second (1800: one simulated hour in 2 s)."""
+    quiet_gap_s: float = 2.0
+    """A quiet stretch (e.g. a weekend with only remands waiting for court) is
+    fast-forwarded to at most this many real seconds."""
     metrics_port: int = 9108
 
 
@@ -100,7 +103,8 @@ async def run_demo(
         print(
             f"broker {kafka.bootstrap_servers}; worker running (event time); "
             f"metrics on http://127.0.0.1:{port}/metrics\n"
-            f"streaming {options.hours:g} simulated hours at {options.speed:g}x; alerts:",
+            f"streaming {options.hours:g} simulated hours at {options.speed:g}x "
+            f"(quiet stretches fast-forwarded); alerts:",
             file=out,
             flush=True,
         )
@@ -111,7 +115,9 @@ async def run_demo(
             asyncio.create_task(_watch_alerts(settings, seen, stop, out)),
         ]
         try:
-            sent = await stream_paced(settings, records, options.speed, _progress(out))
+            sent = await stream_paced(
+                settings, records, options.speed, _progress(out), options.quiet_gap_s
+            )
             await asyncio.sleep(5)  # let the last ticks and alerts land
         finally:
             stop.set()

@@ -47,20 +47,38 @@ async def publish_lines(settings: Settings, lines: Iterable[bytes]) -> int:
     return sent
 
 
+class Pacer:
+    """When to send each event: `speed` simulated seconds per real second.
+
+    A quiet stretch longer than `max_gap_s` real seconds is cut to that (a
+    fast-forward); the rest of the stream keeps its pace from there.
+    """
+
+    def __init__(self, speed: float, max_gap_s: float | None = None) -> None:
+        self.speed, self.max_gap_s = speed, max_gap_s
+        self._previous_us: int | None = None
+        self._offset = 0.0
+
+    def offset(self, at_us: int) -> float:
+        """Real seconds after the first event at which the event at `at_us` is due."""
+        previous = self._previous_us
+        if previous is None or at_us > previous:
+            if previous is not None:
+                gap = (at_us - previous) / 1e6 / self.speed
+                self._offset += gap if self.max_gap_s is None else min(gap, self.max_gap_s)
+            self._previous_us = at_us
+        return self._offset
+
+
 async def paced(
-    items: Iterable[tuple[int, bytes, bytes]], speed: float
+    items: Iterable[tuple[int, bytes, bytes]], speed: float, max_gap_s: float | None = None
 ) -> AsyncIterator[tuple[int, bytes, bytes]]:
-    """Yield (occurred_at_us, key, value) no faster than `speed` x real time."""
-    started: float | None = None
-    first: int | None = None
+    """Yield (occurred_at_us, key, value) on the schedule of a `Pacer`."""
+    pacer, started = Pacer(speed, max_gap_s), time.monotonic()
     for at, key, value in items:
-        if first is None:
-            first, started = at, time.monotonic()
-        else:
-            assert started is not None
-            wait = (at - first) / 1e6 / speed - (time.monotonic() - started)
-            if wait > 0:
-                await asyncio.sleep(wait)
+        wait = started + pacer.offset(at) - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
         yield at, key, value
 
 
@@ -86,17 +104,18 @@ async def stream_paced(
     records: Iterable[tuple[int, bytes, bytes]],
     speed: float,
     progress: Callable[[int, int], None] | None = None,
+    max_gap_s: float | None = None,
 ) -> int:
     """Send (occurred_at_us, key, value) time-compressed by `speed`, for an event-time worker.
 
     Once a real second the event-time clock is ticked to the latest occurred_at
     sent, so deadlines fire in quiet partitions too; a last tick at the end.
-    `progress(now_us, sent)` is called at each tick.
+    `progress(now_us, sent)` is called at each tick; `max_gap_s`: see `Pacer`.
     """
     producer = await producer_for(settings)
     sent, last_tick, now_us = 0, time.monotonic(), 0
     try:
-        async for at, key, value in paced(records, speed):
+        async for at, key, value in paced(records, speed, max_gap_s):
             await producer.send(settings.topics.events, key=key, value=value)
             sent, now_us = sent + 1, max(now_us, at)
             if time.monotonic() - last_tick >= 1.0:
