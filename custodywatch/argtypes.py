@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
+
+_N = TypeVar("_N", int, float)
 
 
 def timestamp(text: str) -> datetime:
@@ -15,3 +19,34 @@ def timestamp(text: str) -> datetime:
     if moment.tzinfo is None:
         raise argparse.ArgumentTypeError(f"timestamp needs an offset, e.g. {text}+00:00")
     return moment
+
+
+def _number(text: str, parse: Callable[[str], _N], noun: str) -> _N:
+    try:
+        return parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+
+
+def positive_float(text: str) -> float:
+    """A number above zero (a span, a speed), or a usage error."""
+    value = _number(text, float, "a number")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def count(text: str) -> int:
+    """A whole number, 0 or more, or a usage error."""
+    value = _number(text, int, "a whole number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A rate in [0, 1), or a usage error."""
+    value = _number(text, float, "a number")
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1): {text!r}")
+    return value

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from custodywatch.argtypes import timestamp
+from custodywatch.argtypes import positive_float, timestamp
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
 from custodywatch.replay import alert_dicts, replay_lines, write_jsonl
@@ -200,8 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="broker + worker + simulated day, alerts live")
     demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("--hours", type=float, default=24.0, help="simulated hours of arrivals")
-    demo.add_argument("--speed", type=float, default=1800.0, help="simulated seconds per second")
+    demo.add_argument(
+        "--hours", type=positive_float, default=24.0, help="simulated hours of arrivals"
+    )
+    demo.add_argument(
+        "--speed", type=positive_float, default=1800.0, help="simulated seconds per second"
+    )
     demo.add_argument("--metrics-port", type=int, default=9108)
     demo.set_defaults(handler=cmd_demo)
 
@@ -229,7 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--kafka", action="store_true", help="send to the events topic (and clock ticks) instead"
     )
     simulate.add_argument(
-        "--speed", type=float, default=3600.0, help="with --kafka: simulated seconds per second"
+        "--speed",
+        type=positive_float,
+        default=3600.0,
+        help="with --kafka: simulated seconds per second",
     )
     simulate.set_defaults(handler=cmd_simulate, write_file=simulate.get_default("handler"))
 

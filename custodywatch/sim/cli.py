@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from custodywatch.argtypes import timestamp
+from custodywatch.argtypes import count, fraction, positive_float, timestamp
 from custodywatch.sim.calibration import compare, format_table, measure
 from custodywatch.sim.config import DEFAULT_MISTAKE_RATE, DEFAULT_START, SimConfig
 from custodywatch.sim.generator import iter_lines
@@ -25,36 +25,6 @@ from custodywatch.sim.targets import PUBLISHED, REFERENCE_MONTHS
 
 USAGE_ERROR = 2
 OUT_OF_TOLERANCE = 1
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1): {text!r}")
-    return value
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -67,13 +37,13 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--months",
-        type=_positive_float,
+        type=positive_float,
         default=float(REFERENCE_MONTHS),
         help=f"span of detentions in months (default {REFERENCE_MONTHS})",
     )
     parser.add_argument(
         "--detentions",
-        type=_count,
+        type=count,
         help=(
             f"number of detentions; every published count scales with it "
             f"(default: the published rate, {PUBLISHED.detentions:,} per {REFERENCE_MONTHS} months)"
@@ -81,7 +51,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--mistake-rate",
-        type=_rate,
+        type=fraction,
         default=DEFAULT_MISTAKE_RATE,
         help=f"deliberately bad extra lines per valid event (default {DEFAULT_MISTAKE_RATE})",
     )
