@@ -102,7 +102,7 @@ class Engine:
         fingerprint = int.from_bytes(_blake2b(event.event_id.encode(), digest_size=8).digest())
         ep = self.episodes.get(rid)
         if ep is None:
-            return self._open(event, fingerprint)
+            return self._open(event, at, fingerprint)
         # The hot path: an event for an open episode.
         if fingerprint in ep.seen:
             return _DUPLICATE
@@ -126,7 +126,7 @@ class Engine:
                 self._reschedule(ep, affected)
         return _ACCEPTED
 
-    def _open(self, event: ev.CustodyEvent, fingerprint: int) -> Outcome | Reject:
+    def _open(self, event: ev.CustodyEvent, at: int, fingerprint: int) -> Outcome | Reject:
         """An event for a record with no open episode: a new detention, or a reject."""
         rid = event.custody_record_id
         closed = self.closed.get(rid)
@@ -144,7 +144,7 @@ class Engine:
                 f"custody record {rid!r} has no open episode: detention_authorised must come "
                 f"before {event.event_type}",
             )
-        ep = Episode.open(event, self.rules)
+        ep = Episode.open(event, at, self.rules)
         self.episodes[rid] = ep
         ep.seen.append(fingerprint)
         self.dirty.add(rid)

@@ -108,9 +108,9 @@ class Episode:
         self.rule_due: list[int | None] | None = None
 
     @classmethod
-    def open(cls, event: ev.DetentionAuthorised, rules: RuleConfig) -> Episode:
+    def open(cls, event: ev.DetentionAuthorised, t0: int, rules: RuleConfig) -> Episode:
+        """`t0`: the event's occurred_at in microseconds, as the engine has it."""
         p = event.payload
-        t0 = to_us(event.occurred_at)
         cap = to_us(p.arrested_at) + rules.detention_limit.arrival_cap
         detainee, suite_id = p.detainee, event.suite_id
         ep = cls(  # positional: this runs once per detention
