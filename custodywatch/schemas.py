@@ -9,7 +9,9 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from custodywatch.contract.alerts import ALERT_ADAPTER
+from custodywatch.contract.episodes import EPISODE_ADAPTER
 from custodywatch.contract.events import EVENT_ADAPTER
+from custodywatch.contract.notifications import NOTIFICATION_ADAPTER
 from custodywatch.core.config import RuleConfig
 
 BASE_URI = "https://custodywatch.invalid/schemas/"
@@ -34,11 +36,24 @@ def generated_schemas() -> dict[str, dict[str, Any]]:
             "Custody event (v1)",
             "One message on custody.events.v1, or one line of a replay file.",
         ),
-        "alert.v1.schema.json": _titled(
+        "alert.v2.schema.json": _titled(
             ALERT_ADAPTER.json_schema(mode="serialization"),
-            "alert.v1.schema.json",
-            "Welfare alert (v1)",
-            "One message on custody.alerts.v1, or one line of replay output.",
+            "alert.v2.schema.json",
+            "Welfare alert (record version 2: with state)",
+            "One message on custody.alerts.v1 (an alert's raise, resolution or retraction), "
+            "or one line of replay output.",
+        ),
+        "episode.v1.schema.json": _titled(
+            EPISODE_ADAPTER.json_schema(mode="serialization"),
+            "episode.v1.schema.json",
+            "Episode summary (v1)",
+            "One message on the compacted custody.episodes.v1 topic: an episode's facts.",
+        ),
+        "notification.v1.schema.json": _titled(
+            NOTIFICATION_ADAPTER.json_schema(mode="serialization"),
+            "notification.v1.schema.json",
+            "Notification (v1)",
+            "One message on custody.notifications.v1, and the body of a signed webhook.",
         ),
         "rules.schema.json": _titled(
             TypeAdapter(RuleConfig).json_schema(mode="serialization"),

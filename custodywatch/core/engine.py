@@ -248,6 +248,9 @@ class Engine:
             due_at=iso(d.due),
             raised_at=iso(raised),
             summary=summarise(ep, d, suite, self.rules),
+            state="raised",
+            state_at=iso(max(d.due, ep.last_at)),
+            evidence_event_id=None,
         )
 
     def _expire(self, now: int) -> None:
