@@ -157,7 +157,7 @@ def memory_per_open_episode(count: int, juvenile_share: float, rules: RuleConfig
     before = tracemalloc.get_traced_memory()[0]
     engine = Engine(rules)
     for event in parsed:
-        engine.handle(event)
+        engine.process(event)
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
 from custodywatch.argtypes import positive_float, timestamp
+from custodywatch.contract.alerts import AlertRecord
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
 from custodywatch.replay import alert_dicts, replay_lines, write_jsonl
@@ -66,7 +68,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     out = _open_out(args.out)
     try:
-        write_jsonl(alert_dicts(result.alerts), out)
+        write_jsonl(alert_dicts(result.history if args.history else result.alerts), out)
     finally:
         if out is not sys.stdout:
             out.close()
@@ -78,10 +80,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(
         f"replay: {result.events} events, {len(result.rejects)} rejected"
         f"{f' ({reasons})' if reasons else ''}, {result.duplicates} duplicates ignored, "
-        f"{result.after_until} after --until not applied, {len(result.alerts)} alerts",
+        f"{result.after_until} after --until not applied, {len(result.alerts)} alerts stand "
+        f"({_states(result.history)})",
         file=sys.stderr,
     )
     return 0
+
+
+def _states(history: list[AlertRecord]) -> str:
+    counts = Counter(record.state for record in history)
+    return ", ".join(f"{counts[state]} {state}" for state in ("raised", "resolved", "retracted"))
 
 
 def cmd_schemas_export(args: argparse.Namespace) -> int:
@@ -196,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--rules", type=Path, help="rules YAML (default: built-in defaults)")
     replay.add_argument("--out", type=Path, help="alerts JSONL (default: stdout)")
     replay.add_argument("--rejects", type=Path, help="rejects JSONL")
+    replay.add_argument(
+        "--history",
+        action="store_true",
+        help="print every alert record (raised, resolved, retracted) in the order emitted, "
+        "instead of the alerts that stand",
+    )
     replay.set_defaults(handler=cmd_replay)
 
     demo = commands.add_parser("demo", help="broker + worker + simulated day, alerts live")

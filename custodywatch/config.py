@@ -48,6 +48,19 @@ class Settings(BaseModel):
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = 9108
     database_url: str = "sqlite:///custodywatch.db"
+    closed_retention_days: float = Field(default=30.0, gt=0)
+    """Ended episodes are remembered this long (duplicates, late events); older
+    events for unknown records are refused as `too_old`."""
+    future_skew_s: float = Field(default=300.0, ge=0)
+    """Live mode: an event this far ahead of the wall clock is refused (`future_event`)."""
+
+    @property
+    def closed_retention_us(self) -> int:
+        return int(self.closed_retention_days * 86_400_000_000)
+
+    @property
+    def future_skew_us(self) -> int:
+        return int(self.future_skew_s * 1_000_000)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -64,6 +77,8 @@ class Settings(BaseModel):
             "METRICS_HOST": "metrics_host",
             "METRICS_PORT": "metrics_port",
             "DATABASE_URL": "database_url",
+            "CLOSED_RETENTION_DAYS": "closed_retention_days",
+            "FUTURE_SKEW_S": "future_skew_s",
         }
         for name, field in simple.items():
             if prefix + name in env:
@@ -87,6 +102,8 @@ class Settings(BaseModel):
             "CUSTODYWATCH_PARTITIONS": str(self.partitions),
             "CUSTODYWATCH_CLOCK_MODE": self.clock_mode.value,
             "CUSTODYWATCH_METRICS_HOST": self.metrics_host,
+            "CUSTODYWATCH_CLOSED_RETENTION_DAYS": str(self.closed_retention_days),
+            "CUSTODYWATCH_FUTURE_SKEW_S": str(self.future_skew_s),
         }
         if self.metrics_port is not None:
             env["CUSTODYWATCH_METRICS_PORT"] = str(self.metrics_port)

@@ -10,6 +10,7 @@ each test) owns its own. Series, all prefixed `custodywatch_`:
 | `custodywatch_duplicates_ignored_total` | counter | — |
 | `custodywatch_events_rejected_total` | counter | `reason` (dead-letter reason code) |
 | `custodywatch_alerts_raised_total` | counter | `rule`, `stage`, `severity` |
+| `custodywatch_alerts_settled_total` | counter | `rule`, `stage`, `state` (`resolved`, `retracted`) |
 | `custodywatch_juveniles_detained` | gauge | `suite` |
 | `custodywatch_open_episodes` | gauge | — |
 | `custodywatch_open_deadlines` | gauge | — |
@@ -129,6 +130,13 @@ class PrometheusObserver:
             namespace=PREFIX,
             registry=registry,
         )
+        self._alerts_settled = Counter(
+            "alerts_settled",
+            "Raised welfare alerts later resolved or retracted, by rule, stage and state.",
+            ["rule", "stage", "state"],
+            namespace=PREFIX,
+            registry=registry,
+        )
         self._juveniles = Gauge(
             "juveniles_detained",
             "Children currently in police detention, by custody suite.",
@@ -170,6 +178,8 @@ class PrometheusObserver:
             self._events_rejected.labels(reason=reason.value)
         for rule, stage, severity in ALERT_SERIES:
             self._alerts_raised.labels(rule=rule, stage=stage, severity=severity)
+            for state in ("resolved", "retracted"):
+                self._alerts_settled.labels(rule=rule, stage=stage, state=state)
 
     def event_processed(self, event_type: str) -> None:
         # Cached children: .labels() costs about 5 us, and this runs for every event.
@@ -190,6 +200,9 @@ class PrometheusObserver:
         self._alerts_raised.labels(rule=rule, stage=stage, severity=severity).inc()
         # A raise a little before its due time (clock skew between hosts) counts as on time.
         self._alert_latency.observe(max(latency_s, 0.0))
+
+    def alert_settled(self, rule: str, stage: str, state: str) -> None:
+        self._alerts_settled.labels(rule=rule, stage=stage, state=state).inc()
 
     def set_state(
         self, juveniles_by_suite: Mapping[str, int], open_episodes: int, open_deadlines: int

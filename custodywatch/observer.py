@@ -23,6 +23,9 @@ class Observer(Protocol):
     def alert_raised(self, rule: str, stage: str, severity: str, latency_s: float) -> None:
         """latency_s: raise time minus due time (wall clock in live mode)."""
 
+    def alert_settled(self, rule: str, stage: str, state: str) -> None:
+        """A raised alert was resolved or retracted (state)."""
+
     def set_state(
         self, juveniles_by_suite: Mapping[str, int], open_episodes: int, open_deadlines: int
     ) -> None:
@@ -45,6 +48,9 @@ class NullObserver:
         pass
 
     def alert_raised(self, rule: str, stage: str, severity: str, latency_s: float) -> None:
+        pass
+
+    def alert_settled(self, rule: str, stage: str, state: str) -> None:
         pass
 
     def set_state(

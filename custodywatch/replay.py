@@ -3,8 +3,10 @@
 Events are applied in `occurred_at` order (file order breaks ties). Before an
 event at time t the clock advances to just before t, so an event exactly at a
 due time cancels that deadline; at the end the clock moves to `until`
-(inclusive). Output is ordered by (due_at, alert_id), so it does not depend on
-the order in which alerts happened to be raised.
+(inclusive). The output is the alerts that stand (raised and not retracted,
+as raised), ordered by (due_at, alert_id), so it does not depend on the order
+in which alerts happened to be raised; the full history (every raised,
+resolved and retracted record, in the order the engine emitted them) is kept too.
 """
 
 from __future__ import annotations
@@ -46,14 +48,36 @@ class RejectedLine:
 
 @dataclass
 class ReplayResult:
-    alerts: list[AlertRecord] = field(default_factory=list)
+    history: list[AlertRecord] = field(default_factory=list)
+    """Every alert record in the order the engine emitted it."""
     rejects: list[RejectedLine] = field(default_factory=list)
     events: int = 0
     duplicates: int = 0
     after_until: int = 0
 
+    @property
+    def alerts(self) -> list[AlertRecord]:
+        """The alerts that stand: raised and not retracted, by (due_at, alert_id)."""
+        return standing(self.history)
+
     def reject_counts(self) -> Counter[str]:
         return Counter(r.reject.reason.value for r in self.rejects)
+
+
+def standing(history: Iterable[AlertRecord]) -> list[AlertRecord]:
+    """The raised records of alerts that were not retracted, by (due_at, alert_id).
+
+    This is what replay prints, and what the alerts topic folds to, whatever
+    interleaving of late evidence produced it.
+    """
+    raised: dict[str, AlertRecord] = {}
+    retracted: set[str] = set()
+    for record in history:
+        if record.state == "raised":
+            raised.setdefault(record.alert_id, record)
+        elif record.state == "retracted":
+            retracted.add(record.alert_id)
+    return sorted((a for a in raised.values() if a.alert_id not in retracted), key=alert_order)
 
 
 def decode_lines(
@@ -88,7 +112,7 @@ def run(
             result.after_until += 1  # --until is a cut-off: later events are not applied
             continue
         alerts, outcome = engine.process(event)
-        result.alerts.extend(alerts)
+        result.history.extend(alerts)
         if isinstance(outcome, Reject):
             result.rejects.append(RejectedLine(number, outcome, raw_of(number)))
         elif outcome is Outcome.DUPLICATE:
@@ -98,8 +122,7 @@ def run(
             progress.update(1)
     end = until if until is not None else latest
     if end is not None:
-        result.alerts.extend(engine.advance(end, inclusive=True))
-    result.alerts.sort(key=alert_order)
+        result.history.extend(engine.advance(end, inclusive=True))
     result.rejects.sort(key=lambda r: r.line)
 
 

@@ -30,6 +30,10 @@ class RejectReason(StrEnum):
     ORPHAN_EVENT = "orphan_event"
     EPISODE_ENDED = "episode_ended"
     EPISODE_ALREADY_OPEN = "episode_already_open"
+    FUTURE_EVENT = "future_event"
+    """Live mode: occurred_at is further ahead of the wall clock than the allowed skew."""
+    TOO_OLD = "too_old"
+    """An unknown record's event older than the memory of ended episodes."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,11 @@ def local_instant(day: date, at: time, zone_name: str) -> int:
     return to_us(local.astimezone(UTC))
 
 
+def local_hhmm(us: int, zone_name: str) -> str:
+    """'05:58': the local wall time a sergeant reads on the custody record."""
+    return from_us(us).astimezone(zone(zone_name)).strftime("%H:%M")
+
+
 def format_span(us: int) -> str:
     """'6h 00m' style, as a custody sergeant reads a detention clock."""
     minutes = max(us, 0) // 60_000_000

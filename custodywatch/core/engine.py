@@ -6,11 +6,16 @@ invalidated: an entry whose time no longer matches the episode's `next_due` is
 skipped when popped.
 
 Callers drive time:
-- `process(event)` fires what is due strictly before the event's time, then
-  applies it (so an event exactly at a due time cancels that deadline);
+- `process(event, now=None)` fires what is due strictly before the event's
+  time (so an event exactly at a due time cancels that deadline), then applies
+  it; a rejected or duplicate event changes nothing, not even the clock. With
+  `now` (the wall clock, live mode) firing never passes `now`, alerts are raised
+  at `now`, and an event more than the allowed skew ahead of it is refused;
 - `advance(to)` fires what is due up to `to`: replay's end, a clock tick, or
-  the wall clock in live mode;
-- `handle(event)` applies an event and fires nothing.
+  the wall clock in live mode.
+
+Both return alert records: `raised` ones, and `resolved` / `retracted` ones for
+alerts the applied evidence settles (see `transitions.py`).
 """
 
 from __future__ import annotations
@@ -24,22 +29,27 @@ from hashlib import blake2b as _blake2b
 from typing import Any
 
 from custodywatch.contract import events as ev
-from custodywatch.contract.alerts import AlertRecord
+from custodywatch.contract.alerts import AlertRecord, AlertState
 from custodywatch.contract.rejects import Reject, RejectReason
 from custodywatch.core.clock import iso, to_us
 from custodywatch.core.config import RuleConfig
-from custodywatch.core.episode import RECORDERS, Episode
+from custodywatch.core.episode import RECORDERS, Episode, Standing
 from custodywatch.core.rules import (
     AFFECTED_BY,
     ALL_RULES,
     Deadline,
+    deadline_of,
     next_unfired_due,
     pending_deadlines,
     unfired,
 )
 from custodywatch.core.summary import summarise
-
-_ENDS_DETENTION = frozenset({"released", "transferred_to_la"})
+from custodywatch.core.transitions import (
+    ENDS_DETENTION,
+    Settlement,
+    settle,
+    settlement_summary,
+)
 
 
 class Outcome(StrEnum):
@@ -60,14 +70,26 @@ class ClosedEpisode:
 
 
 class Engine:
-    def __init__(self, rules: RuleConfig, *, closed_retention_us: int | None = None) -> None:
-        """`closed_retention_us`: forget ended episodes after this long (None: never).
+    def __init__(
+        self,
+        rules: RuleConfig,
+        *,
+        closed_retention_us: int | None = None,
+        future_skew_us: int | None = None,
+    ) -> None:
+        """`closed_retention_us`: forget ended episodes this long after they end (None: never).
 
-        Forgetting trades memory for the "at most once, ever" guarantee: a
-        redelivery older than the retention would be treated as new.
+        So that "fires at most once, ever" still holds, an event for an unknown
+        record that occurred longer ago than the retention is refused as
+        `too_old`: it cannot be told apart from a redelivery of a forgotten one.
+        `future_skew_us`: with a wall clock (`now`), refuse an event that
+        occurred more than this far ahead of it (`future_event`).
         """
         self.rules = rules
         self.closed_retention_us = closed_retention_us
+        self.future_skew_us = future_skew_us
+        self.clock = 0
+        """Deadlines due before this have fired: the partition's clock (microseconds)."""
         self.episodes: dict[str, Episode] = {}
         self.closed: dict[str, ClosedEpisode] = {}
         self._due: list[tuple[int, str]] = []
@@ -77,58 +99,55 @@ class Engine:
     # --- events ------------------------------------------------------------
 
     def process(
-        self, event: ev.CustodyEvent, raised_at: int | None = None
+        self, event: ev.CustodyEvent, now: int | None = None
     ) -> tuple[list[AlertRecord], Outcome | Reject]:
         """Fire what fell due strictly before the event, then apply it.
 
-        This is replay's step, and the live worker's too: after a backlog,
-        a deadline an unread event would have cancelled is not raised.
+        This is replay's step, and the worker's: after a backlog, a deadline an
+        unread event would have cancelled is not raised. `now`: see the module.
         """
         at = to_us(event.occurred_at)
-        due = self._due
-        if due and due[0][0] < at:
-            alerts = self.advance(at, inclusive=False, raised_at=raised_at)
-        else:  # fast path: nothing can fire
-            alerts = []
-        return alerts, self.handle(event, at)
-
-    def handle(self, event: ev.CustodyEvent, at: int | None = None) -> Outcome | Reject:
-        """Apply one event and fire nothing (callers fire first: `process`, or live mode)."""
-        if at is None:
-            at = to_us(event.occurred_at)
-        rid = event.custody_record_id
-        kind = event.event_type
         # A stable 64-bit fingerprint of the event id (hash() is salted per process).
         fingerprint = int.from_bytes(_blake2b(event.event_id.encode(), digest_size=8).digest())
-        ep = self.episodes.get(rid)
-        if ep is None:
-            return self._open(event, at, fingerprint)
-        # The hot path: an event for an open episode.
-        if fingerprint in ep.seen:
-            return _DUPLICATE
-        if kind == "detention_authorised":
-            return Reject(
-                RejectReason.EPISODE_ALREADY_OPEN,
-                f"custody record {rid!r} is already open (detention authorised at "
-                f"{iso(ep.t0)}); a second detention_authorised is not allowed",
-            )
-        ep.last_at = max(ep.last_at, at)  # when late evidence became known
-        record = RECORDERS.get(kind)
-        if record is not None:
-            record(ep, event, at, self.rules)
-        ep.seen.append(fingerprint)
-        self.dirty.add(rid)
-        if kind in _ENDS_DETENTION:
-            self._close(ep, at)
-        elif ep.juvenile or ep.rule_due is not None:  # adults have no deadlines
-            affected = AFFECTED_BY[kind]
-            if affected:
-                self._reschedule(ep, affected)
-        return _ACCEPTED
+        verdict = self._admit(event, at, fingerprint, now)
+        if verdict is not None:
+            return [], verdict
+        limit = at if now is None else min(at, now)
+        due = self._due
+        if due and due[0][0] < limit:
+            alerts = self.advance(limit, inclusive=False, raised_at=now)
+        else:  # fast path: nothing can fire
+            alerts = []
+            self.clock = max(self.clock, limit)
+        settled = self._apply(event, at, fingerprint, now)
+        if settled:
+            alerts.extend(settled)
+        return alerts, _ACCEPTED
 
-    def _open(self, event: ev.CustodyEvent, at: int, fingerprint: int) -> Outcome | Reject:
-        """An event for a record with no open episode: a new detention, or a reject."""
+    def _admit(
+        self, event: ev.CustodyEvent, at: int, fingerprint: int, now: int | None
+    ) -> Outcome | Reject | None:
+        """Why the event must not be applied (a reject, or a duplicate), or None. No side effects."""
         rid = event.custody_record_id
+        skew = self.future_skew_us
+        if now is not None and skew is not None and at > now + skew:
+            return Reject(
+                RejectReason.FUTURE_EVENT,
+                f"occurred_at {iso(at)} is {(at - now) // 1_000_000} s ahead of this service's "
+                f"clock ({iso(now)}; {skew // 1_000_000} s allowed): a custody event cannot "
+                f"happen in the future; check the producer's clock",
+            )
+        ep = self.episodes.get(rid)
+        if ep is not None:  # the hot path: an event for an open episode
+            if fingerprint in ep.seen:
+                return _DUPLICATE
+            if event.event_type == "detention_authorised":
+                return Reject(
+                    RejectReason.EPISODE_ALREADY_OPEN,
+                    f"custody record {rid!r} is already open (detention authorised at "
+                    f"{iso(ep.t0)}); a second detention_authorised is not allowed",
+                )
+            return None
         closed = self.closed.get(rid)
         if closed is not None:
             if fingerprint in closed.seen:
@@ -138,18 +157,84 @@ class Engine:
                 f"custody record {rid!r} ended at {iso(closed.ended_at)}; "
                 f"no {event.event_type} can follow release or transfer to the local authority",
             )
+        retention = self.closed_retention_us
+        reference = self.clock if now is None else now
+        if retention is not None and at < reference - retention:
+            return Reject(
+                RejectReason.TOO_OLD,
+                f"custody record {rid!r} is not known and its {event.event_type} occurred at "
+                f"{iso(at)}, more than {retention // 86_400_000_000} days before {iso(reference)}: "
+                f"ended episodes are remembered that long, so it cannot be told apart from a "
+                f"redelivery of one",
+            )
         if not isinstance(event, ev.DetentionAuthorised):
             return Reject(
                 RejectReason.ORPHAN_EVENT,
                 f"custody record {rid!r} has no open episode: detention_authorised must come "
                 f"before {event.event_type}",
             )
-        ep = Episode.open(event, at, self.rules)
-        self.episodes[rid] = ep
+        return None
+
+    def _apply(
+        self, event: ev.CustodyEvent, at: int, fingerprint: int, now: int | None
+    ) -> list[AlertRecord]:
+        """Apply an admitted event; return the records of alerts it settles."""
+        rid = event.custody_record_id
+        ep = self.episodes.get(rid)
+        if ep is None:
+            assert isinstance(event, ev.DetentionAuthorised)  # _admit let only this through
+            ep = Episode.open(event, at, self.rules)
+            self.episodes[rid] = ep
+            ep.seen.append(fingerprint)
+            self.dirty.add(rid)
+            self._reschedule(ep)
+            return []
+        kind = event.event_type
+        ep.last_at = max(ep.last_at, at)  # when late evidence became known
+        record = RECORDERS.get(kind)
+        if record is not None:
+            record(ep, event, at, self.rules)
         ep.seen.append(fingerprint)
         self.dirty.add(rid)
-        self._reschedule(ep)
-        return _ACCEPTED
+        settled = self._settle(ep, event, at, now) if ep.standing else []
+        if kind in ENDS_DETENTION:
+            self._close(ep, at)
+        elif ep.juvenile or ep.rule_due is not None:  # adults have no deadlines
+            affected = AFFECTED_BY[kind]
+            if affected:
+                self._reschedule(ep, affected)
+        return settled
+
+    def _settle(
+        self, ep: Episode, event: ev.CustodyEvent, at: int, now: int | None
+    ) -> list[AlertRecord]:
+        """Resolve or retract the standing alerts the event settles, each once."""
+        settled = settle(ep, event.event_type, at, self.rules)
+        if not settled:
+            return []
+        done = {entry for entry, _ in settled}
+        ep.standing = tuple(s for s in ep.standing if s not in done)
+        if event.recorded_at is not None:
+            known_at = to_us(event.recorded_at)
+        else:
+            known_at = max(at, self.clock if now is None else now)
+        return [self._settlement(ep, entry, state, event, at, known_at) for entry, state in settled]
+
+    def _settlement(
+        self,
+        ep: Episode,
+        entry: Standing,
+        state: Settlement,
+        event: ev.CustodyEvent,
+        at: int,
+        known_at: int,
+    ) -> AlertRecord:
+        key, due, raised = entry
+        d = deadline_of(key, due)
+        why = settlement_summary(ep, d, state, event.event_type, at, known_at, self.rules)
+        return self._record(
+            ep, d, raised, state=state, state_at=at, evidence=event.event_id, summary=why
+        )
 
     def _close(self, ep: Episode, at: int) -> None:
         del self.episodes[ep.record_id]
@@ -194,6 +279,7 @@ class Engine:
         a partitioned worker agree whatever the interleaving of other episodes.
         """
         limit = to if inclusive else to - 1  # times are whole microseconds
+        self.clock = max(self.clock, to)
         alerts: list[AlertRecord] = []
         heap = self._due
         while heap and heap[0][0] <= limit:
@@ -220,6 +306,7 @@ class Engine:
                 if d.due <= limit:
                     ep.fired |= {d.key}
                     raised = raised_at if raised_at is not None else max(d.due, ep.last_at)
+                    ep.standing = (*ep.standing, (d.key, d.due, raised))
                     fired.append(self._record(ep, d, raised))
                 elif later is None:
                     later = d.due
@@ -233,7 +320,19 @@ class Engine:
         self._push_next(ep)
         return fired
 
-    def _record(self, ep: Episode, d: Deadline, raised: int) -> AlertRecord:
+    def _record(
+        self,
+        ep: Episode,
+        d: Deadline,
+        raised: int,
+        *,
+        state: AlertState = "raised",
+        state_at: int | None = None,
+        evidence: str | None = None,
+        summary: str | None = None,
+    ) -> AlertRecord:
+        """The alert as published; a `raised` one is stated at its due time or the
+        late evidence that made it due, whichever is later."""
         suite = ep.suite_at(d.due)
         return AlertRecord(
             alert_id=f"{ep.record_id}/{d.key}",
@@ -247,10 +346,10 @@ class Engine:
             home_local_authority=ep.home_la,
             due_at=iso(d.due),
             raised_at=iso(raised),
-            summary=summarise(ep, d, suite, self.rules),
-            state="raised",
-            state_at=iso(max(d.due, ep.last_at)),
-            evidence_event_id=None,
+            summary=summarise(ep, d, suite, self.rules) if summary is None else summary,
+            state=state,
+            state_at=iso(max(d.due, ep.last_at) if state_at is None else state_at),
+            evidence_event_id=evidence,
         )
 
     def _expire(self, now: int) -> None:
@@ -264,6 +363,10 @@ class Engine:
                 self.dirty.add(rid)
 
     # --- views for reports and metrics ---------------------------------------
+
+    def next_expiry(self) -> int | None:
+        """When the next ended episode is due to be forgotten (None: none is)."""
+        return self._expiry[0][0] if self._expiry else None
 
     def next_due(self) -> int | None:
         """The earliest time at which `advance` could fire something."""
@@ -296,6 +399,7 @@ class Engine:
     def snapshot(self) -> dict[str, Any]:
         return {
             "episodes": {rid: self.episode_state(rid) for rid in (*self.episodes, *self.closed)},
+            "clock": self.clock,
         }
 
     @classmethod
@@ -305,10 +409,12 @@ class Engine:
         snapshot: dict[str, Any],
         *,
         closed_retention_us: int | None = None,
+        future_skew_us: int | None = None,
     ) -> Engine:
-        engine = cls(rules, closed_retention_us=closed_retention_us)
+        engine = cls(rules, closed_retention_us=closed_retention_us, future_skew_us=future_skew_us)
         for rid, state in snapshot["episodes"].items():
             engine.restore_episode(rid, state)
+        engine.clock = snapshot.get("clock", 0)
         engine.dirty.clear()
         return engine
 

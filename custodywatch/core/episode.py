@@ -19,6 +19,9 @@ from custodywatch.core.clock import local_date, to_us
 from custodywatch.core.config import RuleConfig
 
 _NOTHING_FIRED: frozenset[str] = frozenset()
+
+Standing = tuple[str, int, int]
+"""A raised alert not yet resolved or retracted: (key, due, raised_at), in microseconds."""
 _Sortable = TypeVar("_Sortable", int, tuple[int, str], tuple[int, int], tuple[int, bool, str])
 
 
@@ -64,6 +67,7 @@ class Episode:
         "reviews",
         "rule_due",
         "seen",
+        "standing",
         "suites",
         "t0",
         "zone",
@@ -101,6 +105,7 @@ class Episode:
         self.la_responses: tuple[tuple[int, bool, str], ...] = ()
         self.impracticable: int | None = None
         self.fired: frozenset[str] = _NOTHING_FIRED  # alert keys; replaced, never mutated
+        self.standing: tuple[Standing, ...] = ()  # raised, not yet resolved or retracted
         self.seen = array("Q")
         self.next_due: int | None = None
         self.last_at = t0  # latest occurred_at applied: when late evidence became known
@@ -171,6 +176,7 @@ class Episode:
             "impracticable": self.impracticable,
             "last_at": self.last_at,
             "fired": sorted(self.fired),
+            "standing": [list(x) for x in self.standing],
             "seen": list(self.seen),
         }
 
@@ -202,6 +208,7 @@ class Episode:
         ep.impracticable = data["impracticable"]
         ep.last_at = data["last_at"]
         ep.fired = frozenset(data["fired"])
+        ep.standing = tuple((str(k), int(d), int(r)) for k, d, r in data.get("standing", ()))
         ep.seen = array("Q", data["seen"])
         return ep
 

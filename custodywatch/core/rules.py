@@ -68,6 +68,36 @@ LA_RESPONSE_OVERDUE = _Stage("la_response_overdue", "overdue", WARNING)
 LA_REFUSED = _Stage("la_refused", "refused", CRITICAL)
 TRANSFER_OVERDUE = _Stage("transfer_overdue", "overdue", CRITICAL)
 
+STAGES: dict[str, _Stage] = {
+    s.key: s
+    for s in (
+        UNDER_TEN,
+        DURATION_APPROACHING,
+        DURATION_BREACH,
+        DURATION_PROLONGED,
+        OVERNIGHT_AT_RISK,
+        OVERNIGHT,
+        AA_NOT_REQUESTED,
+        AA_NOT_ARRIVED,
+        REVIEW_OVERDUE,
+        LIMIT_APPROACHING,
+        LIMIT_REACHED,
+        LA_REQUEST_MISSING,
+        LA_REQUEST_ESCALATED,
+        LA_RESPONSE_OVERDUE,
+        LA_REFUSED,
+        TRANSFER_OVERDUE,
+    )
+}
+"""`rule/stage` -> its stage: how a fired alert's key is read back."""
+
+
+def deadline_of(key: str, due: int) -> Deadline:
+    """The deadline a fired alert key names (key: `rule/stage[/instance]`)."""
+    rule, stage, *instance = key.split("/", 2)
+    kind = STAGES[f"{rule}/{stage}"]
+    return kind.instance(due, instance[0]) if instance else kind.at(due)
+
 
 def _not_by(cancelled_at: int | None, due: int) -> bool:
     """True when no cancelling event occurred at or before `due`."""
@@ -182,6 +212,44 @@ def transfer_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
 
 Rule = Callable[[Episode, RuleConfig], Iterator[Deadline]]
 
+
+# --- when a raised alert is settled by a later event (it resolves) ----------------
+# Each returns the occurred_at of the earliest event listed under "cancelled by"
+# for the deadline, or None. Called only for alerts still live (not cancelled at
+# or before due), so a time returned is after the due time. Rules that only the
+# end of detention settles have none (under_ten, detention_duration,
+# overnight_hold, la_refused, transfer_overdue: the transfer ends detention).
+
+
+def _aa_settled(ep: Episode, d: Deadline) -> int | None:
+    return ep.aa_requested if d.stage == "not_requested" else ep.aa_arrived
+
+
+def _review_settled(ep: Episode, d: Deadline) -> int | None:
+    number = int(d.instance or "1")
+    return ep.reviews[number - 1] if len(ep.reviews) >= number else None
+
+
+def _limit_settled(ep: Episode, d: Deadline) -> int | None:
+    later = [t for t in (ep.charged, *(t for t, _ in ep.extensions)) if t is not None and t > d.due]
+    return min(later, default=None)
+
+
+def _la_request_settled(ep: Episode, d: Deadline) -> int | None:
+    first_request = ep.la_requests[0][0] if ep.la_requests else None
+    return min((t for t in (first_request, ep.impracticable) if t is not None), default=None)
+
+
+def _la_response_settled(ep: Episode, d: Deadline) -> int | None:
+    number = int(d.instance or "1")
+    if len(ep.la_requests) < number:
+        return None
+    requested_at = ep.la_requests[number - 1][0]
+    return min((t for t, _, _ in ep.la_responses if t >= requested_at), default=None)
+
+
+Settled = Callable[[Episode, Deadline], int | None]
+
 RULES: tuple[Rule, ...] = (
     under_ten,
     detention_duration,
@@ -196,6 +264,15 @@ RULES: tuple[Rule, ...] = (
 )
 
 ALL_RULES = tuple(range(len(RULES)))
+
+SETTLED_BY: dict[str, Settled] = {
+    "appropriate_adult": _aa_settled,
+    "review_overdue": _review_settled,
+    "detention_limit": _limit_settled,
+    "la_request_missing": _la_request_settled,
+    "la_response_overdue": _la_response_settled,
+}
+RULE_INDEX: dict[str, int] = {rule.__name__: index for index, rule in enumerate(RULES)}
 
 
 def _indexes(*rules: Rule) -> tuple[int, ...]:

@@ -7,7 +7,8 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
 
 from custodywatch.config import Settings
 from custodywatch.core.clock import iso
@@ -82,21 +83,47 @@ async def paced(
         yield at, key, value
 
 
+class Ticker:
+    """Event-time clock ticks that cannot overtake the events they follow.
+
+    Each tick to clock partition p names the end offset of events partition p
+    when it was sent (`{"now": ts, "events_offset": n}`); the worker applies it
+    only once it has consumed that far. Call `tick` after the events it should
+    cover have been sent: it flushes the producer first.
+    """
+
+    def __init__(self, settings: Settings, producer: AIOKafkaProducer) -> None:
+        self.settings, self.producer = settings, producer
+        self._offsets = AIOKafkaConsumer(**settings.kafka.client_kwargs(), enable_auto_commit=False)
+
+    async def __aenter__(self) -> Ticker:
+        await self._offsets.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._offsets.stop()
+
+    async def tick(self, now_us: int) -> None:
+        topics = self.settings.topics
+        await self.producer.flush()  # the events this tick covers are on the broker
+        partitions = sorted(await self.producer.partitions_for(topics.clock))
+        events = [TopicPartition(topics.events, p) for p in partitions]
+        ends = await self._offsets.end_offsets(events)
+        for p, tp in zip(partitions, events, strict=True):
+            tick = json.dumps({"now": iso(now_us), "events_offset": ends[tp]}).encode()
+            await self.producer.send(topics.clock, value=tick, partition=p)
+        await self.producer.flush()
+
+
 async def send_ticks(settings: Settings, now_us: int) -> None:
-    """Event-time clock: tell every partition that time has reached `now_us`."""
+    """Event-time clock: tell every partition that time has reached `now_us`, once it
+    has consumed the events already on the topic."""
     producer = await producer_for(settings)
     try:
-        await _tick(producer, settings, now_us)
+        async with Ticker(settings, producer) as ticker:
+            await ticker.tick(now_us)
     finally:
         await producer.stop()
-
-
-async def _tick(producer: AIOKafkaProducer, settings: Settings, now_us: int) -> None:
-    partitions = await producer.partitions_for(settings.topics.clock)
-    tick = json.dumps({"now": iso(now_us)}).encode()
-    for p in sorted(partitions):
-        await producer.send(settings.topics.clock, value=tick, partition=p)
-    await producer.flush()
 
 
 async def stream_paced(
@@ -115,18 +142,17 @@ async def stream_paced(
     producer = await producer_for(settings)
     sent, last_tick, now_us = 0, time.monotonic(), 0
     try:
-        async for at, key, value in paced(records, speed, max_gap_s):
-            await producer.send(settings.topics.events, key=key, value=value)
-            sent, now_us = sent + 1, max(now_us, at)
-            if time.monotonic() - last_tick >= 1.0:
-                last_tick = time.monotonic()
-                await producer.flush()  # events before the tick that covers them
-                await _tick(producer, settings, now_us)
-                if progress is not None:
-                    progress(now_us, sent)
-        await producer.flush()
-        if now_us:
-            await _tick(producer, settings, now_us)
+        async with Ticker(settings, producer) as ticker:
+            async for at, key, value in paced(records, speed, max_gap_s):
+                await producer.send(settings.topics.events, key=key, value=value)
+                sent, now_us = sent + 1, max(now_us, at)
+                if time.monotonic() - last_tick >= 1.0:
+                    last_tick = time.monotonic()
+                    await ticker.tick(now_us)
+                    if progress is not None:
+                        progress(now_us, sent)
+            if now_us:
+                await ticker.tick(now_us)
     finally:
         await producer.stop()
     return sent

@@ -10,8 +10,18 @@ recorded as fired, or neither: each alert exactly once under read_committed.
 
 Deadlines fire inside the same loop, never from a timer task: a timer cannot
 join the partition's transaction (the faust-streaming pitfall), and here it
-does not need to. In wall-clock mode the loop fires what is due every pass;
-in event-time mode ticks on the co-partitioned clock topic move the clock.
+does not need to. The firing rule: a partition fires a deadline due at T only
+once every event already in that partition with occurred_at <= T is applied.
+
+- Wall-clock mode (live): while a partition is behind its last stable offset
+  (catching up after an outage) it fires only what its own applied events
+  pass, raised at the wall-clock time; once caught up, every loop pass fires
+  what the wall clock has reached.
+- Event-time mode: the clock follows accepted events and ticks on the
+  co-partitioned clock topic. A tick names the events offset it covers
+  (`{"now": ts, "events_offset": n}`: the events partition's end offset when
+  the tick was sent), and is applied only once the partition has consumed up
+  to that offset, so it can never overtake the events it follows.
 
 See docs/architecture.md for why this is not faust's exactly_once mode.
 """
@@ -23,6 +33,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,9 +55,23 @@ log = logging.getLogger("custodywatch.worker")
 
 STATE_REFRESH_S = 2.0
 
+CLOCK_KEY = "~partition-clock~" * 5
+"""Changelog key of the partition's event-time clock. 85 characters: never a
+custody_record_id (at most 64), so it cannot collide with an episode."""
+
 
 def wall_clock_us() -> int:
     return time.time_ns() // 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    offset: int
+    """Its offset on the clock topic."""
+    now: int | None
+    """The time it moves the clock to (None: a malformed tick, applied as a no-op)."""
+    events_offset: int
+    """It covers the events partition's records before this offset."""
 
 
 @dataclass
@@ -56,7 +81,10 @@ class PartitionTask:
     partition: int
     engine: Engine
     producer: AIOKafkaProducer
-    dirty_out: set[str] = field(default_factory=set)
+    ticks: deque[Tick] = field(default_factory=deque)
+    """Event time: ticks read but not yet applied (their events are still to come)."""
+    clock_flushed: int = -1
+    """The engine clock last written to the changelog."""
 
 
 class Worker:
@@ -100,7 +128,8 @@ class Worker:
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=100, max_records=2000)
-                for tp, records in batches.items():
+                # Events before ticks: a tick is checked against the events applied.
+                for tp, records in sorted(batches.items(), key=self._events_first):
                     await self._process_batch(tp, records)
                 if self.settings.clock_mode is ClockMode.WALL:
                     await self._fire_due(self.now_us())
@@ -109,11 +138,14 @@ class Worker:
             await self._release(list(self.tasks))
             await consumer.stop()
 
+    def _events_first(self, item: tuple[TopicPartition, list[ConsumerRecord]]) -> tuple[bool, int]:
+        tp = item[0]
+        return tp.topic != self.topics.events, tp.partition
+
     async def _claim(self, partitions: Iterable[int]) -> None:
         async with self._claiming:
-            for p in partitions:
-                if p not in self.tasks:
-                    await self._claim_one(p)
+            # Concurrently: each claim is a producer start and a changelog read.
+            await asyncio.gather(*(self._claim_one(p) for p in partitions if p not in self.tasks))
 
     async def _claim_one(self, p: int) -> None:
         producer = AIOKafkaProducer(
@@ -146,19 +178,64 @@ class Worker:
         # restoring this partition: claim it here rather than drop them.
         await self._claim([tp.partition])
         task = self.tasks[tp.partition]
+        is_events = tp.topic == self.topics.events
+        event_time = self.settings.clock_mode is ClockMode.EVENT
+        if not is_events and event_time:
+            task.ticks.extend(_tick(record) for record in records)
+            if not await self._ticks_ready(task):
+                return  # they wait for their events; their offsets stay uncommitted
 
         async def work() -> None:
-            for record in records:
-                if tp.topic == self.topics.events:
+            offsets: dict[TopicPartition, int] = {}
+            if is_events:
+                for record in records:
                     await self._on_event(task, record)
-                else:
-                    await self._on_tick(task, record)
+                offsets[tp] = records[-1].offset + 1
+            elif not event_time:
+                offsets[tp] = records[-1].offset + 1  # live mode follows the wall clock
+            if event_time:
+                clock_next = await self._apply_ticks(task)
+                if clock_next is not None:
+                    offsets[TopicPartition(self.topics.clock, task.partition)] = clock_next
             await self._flush_state(task)
-            await task.producer.send_offsets_to_transaction(
-                {tp: records[-1].offset + 1}, self.settings.group_id
-            )
+            await task.producer.send_offsets_to_transaction(offsets, self.settings.group_id)
 
         await self._transaction(task, work)
+
+    async def _events_position(self, task: PartitionTask) -> int | None:
+        consumer = self._consumer
+        tp = TopicPartition(self.topics.events, task.partition)
+        if consumer is None or tp not in consumer.assignment():
+            return None
+        return int(await consumer.position(tp))
+
+    async def _ticks_ready(self, task: PartitionTask) -> bool:
+        position = await self._events_position(task)
+        return bool(task.ticks) and position is not None and task.ticks[0].events_offset <= position
+
+    async def _apply_ticks(self, task: PartitionTask) -> int | None:
+        """Apply, in order, the ticks whose events are all applied; the clock offset to commit."""
+        position = await self._events_position(task)
+        if position is None:
+            return None
+        clock_next = None
+        while task.ticks and task.ticks[0].events_offset <= position:
+            tick = task.ticks.popleft()
+            if tick.now is not None:
+                await self._publish(task, task.engine.advance(tick.now, inclusive=True))
+            clock_next = tick.offset + 1
+        return clock_next
+
+    async def _caught_up(self, task: PartitionTask) -> bool:
+        """True when the partition has applied everything committed to it so far."""
+        consumer = self._consumer
+        tp = TopicPartition(self.topics.events, task.partition)
+        if consumer is None or tp not in consumer.assignment():
+            return False
+        end = consumer.last_stable_offset(tp)  # read_committed cannot read past it
+        if end is None or end < 0:
+            end = consumer.highwater(tp)
+        return end is not None and await consumer.position(tp) >= end
 
     async def _transaction(self, task: PartitionTask, work: Callable[[], Awaitable[None]]) -> None:
         """Run work in the partition's transaction; if it fails, forget what it did.
@@ -199,16 +276,9 @@ class Worker:
         if isinstance(event, Reject):
             await self._dead_letter(task, record, event)
             return
-        engine = task.engine
-        if self.settings.clock_mode is ClockMode.WALL:
-            # Never let an event's timestamp move the clock past the wall clock: a
-            # producer with a wrong clock must not fire other children's deadlines early.
-            now = self.now_us()
-            at = to_us(event.occurred_at)
-            alerts = engine.advance(min(at, now), inclusive=False, raised_at=now)
-            outcome = engine.handle(event, at)
-        else:
-            alerts, outcome = engine.process(event)
+        live = self.settings.clock_mode is ClockMode.WALL
+        # Live: firing never passes the wall clock, and an event from the future is refused.
+        alerts, outcome = task.engine.process(event, now=self.now_us() if live else None)
         await self._publish(task, alerts)
         if isinstance(outcome, Reject):
             await self._dead_letter(task, record, outcome)
@@ -217,21 +287,15 @@ class Worker:
         else:
             self.observer.event_processed(event.event_type)
 
-    async def _on_tick(self, task: PartitionTask, record: ConsumerRecord) -> None:
-        if self.settings.clock_mode is not ClockMode.EVENT:
-            return  # live mode follows the wall clock; ticks are for event time
-        try:
-            now = to_us(datetime.fromisoformat(json.loads(record.value or b"")["now"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("ignoring malformed clock tick at offset %d: %s", record.offset, exc)
-            return
-        await self._publish(task, task.engine.advance(now, inclusive=True))
-
     async def _fire_due(self, now: int) -> None:
+        """Live mode: fire what the wall clock has reached, in partitions that have caught up."""
         for task in list(self.tasks.values()):
-            due = task.engine.next_due()
-            if due is None or due > now:
+            engine = task.engine
+            due, expiry = engine.next_due(), engine.next_expiry()
+            if (due is None or due > now) and (expiry is None or expiry > now):
                 continue
+            if not await self._caught_up(task):
+                continue  # its backlog may still cancel what is due
 
             async def work(task: PartitionTask = task) -> None:
                 await self._publish(task, task.engine.advance(now, raised_at=now))
@@ -246,8 +310,11 @@ class Worker:
                 key=alert.alert_id.encode(),
                 value=ALERT_ADAPTER.dump_json(alert),
             )
-            latency = (to_us(datetime.fromisoformat(alert.raised_at)) - _due_us(alert)) / 1e6
-            self.observer.alert_raised(alert.rule, alert.stage, alert.severity, latency)
+            if alert.state == "raised":
+                latency = (to_us(datetime.fromisoformat(alert.raised_at)) - _due_us(alert)) / 1e6
+                self.observer.alert_raised(alert.rule, alert.stage, alert.severity, latency)
+            else:
+                self.observer.alert_settled(alert.rule, alert.stage, alert.state)
 
     async def _dead_letter(
         self, task: PartitionTask, record: ConsumerRecord, reject: Reject
@@ -266,6 +333,14 @@ class Worker:
 
     async def _flush_state(self, task: PartitionTask) -> None:
         engine = task.engine
+        if engine.clock != task.clock_flushed:  # restored with the partition (too_old needs it)
+            await task.producer.send(
+                self.topics.state,
+                key=CLOCK_KEY.encode(),
+                value=json.dumps({"clock": engine.clock}).encode(),
+                partition=task.partition,
+            )
+            task.clock_flushed = engine.clock
         for rid in engine.dirty:
             state = engine.episode_state(rid)
             value = None if state is None else json.dumps(state, separators=(",", ":")).encode()
@@ -319,29 +394,61 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         await self.worker._claim(sorted({tp.partition for tp in assigned}))
 
 
+def _tick(record: ConsumerRecord) -> Tick:
+    try:
+        value = json.loads(record.value or b"")
+        return Tick(
+            record.offset,
+            to_us(datetime.fromisoformat(value["now"])),
+            int(value["events_offset"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning(
+            "ignoring malformed clock tick at partition %d offset %d (%s): a tick is "
+            '{"now": TS, "events_offset": N}',
+            record.partition,
+            record.offset,
+            exc,
+        )
+        return Tick(record.offset, None, 0)
+
+
 async def restore_engine(settings: Settings, rules: RuleConfig, partition: int) -> Engine:
-    """Rebuild a partition's engine from the committed changelog (last value per key wins)."""
+    """Rebuild a partition's engine from the committed changelog (last value per key wins).
+
+    The changelog holds open episodes, ended ones within the retention (then a
+    tombstone), and the partition clock, so its size follows those, not all history.
+    """
     consumer = AIOKafkaConsumer(
         **settings.kafka.client_kwargs(),
         enable_auto_commit=False,
         isolation_level="read_committed",
     )
     await consumer.start()
+    latest: dict[str, bytes | None] = {}
     try:
         tp = TopicPartition(settings.topics.state, partition)
         consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
+        begin = (await consumer.beginning_offsets([tp]))[tp]
         end = (await consumer.end_offsets([tp]))[tp]
-        latest: dict[str, bytes | None] = {}
-        while await consumer.position(tp) < end:
-            batch = await consumer.getmany(tp, timeout_ms=500)
-            for record in batch.get(tp, []):
-                latest[record.key.decode()] = record.value
+        if end > begin:  # an empty changelog needs no fetch (that would wait fetch_max_wait_ms)
+            await consumer.seek_to_beginning(tp)
+            while await consumer.position(tp) < end:
+                batch = await consumer.getmany(tp, timeout_ms=500)
+                for record in batch.get(tp, []):
+                    latest[record.key.decode()] = record.value
     finally:
         await consumer.stop()
-    engine = Engine(rules)
+    engine = Engine(
+        rules,
+        closed_retention_us=settings.closed_retention_us,
+        future_skew_us=settings.future_skew_us,
+    )
+    clock = latest.pop(CLOCK_KEY, None)
     for rid, value in latest.items():
         engine.restore_episode(rid, None if value is None else json.loads(value))
+    if clock is not None:
+        engine.clock = int(json.loads(clock)["clock"])
     engine.dirty.clear()
     return engine
 
@@ -360,7 +467,15 @@ async def ensure_topics(settings: Settings) -> None:
                 (topics.clock, {}),
                 (topics.alerts, {}),
                 (topics.dead_letter, {}),
-                (topics.state, {"cleanup.policy": "compact"}),
+                # Compacted; hourly segments so the cleaner can drop forgotten episodes.
+                (
+                    topics.state,
+                    {
+                        "cleanup.policy": "compact",
+                        "segment.ms": "3600000",
+                        "min.cleanable.dirty.ratio": "0.1",
+                    },
+                ),
             )
             if name not in existing
         ]

@@ -215,6 +215,10 @@ class Replayed:
     def matching(self, prefix: str) -> list[tuple[str, datetime]]:
         return [(i, d) for i, d in self.pairs if i.startswith(prefix)]
 
+    def states(self, alert_id: str) -> list[str]:
+        """The alert's states in the order the engine emitted them (its history)."""
+        return [a.state for a in self.result.history if a.alert_id == alert_id]
+
     def one(self, alert_id: str) -> AlertRecord:
         found = [a for a in self.result.alerts if a.alert_id == alert_id]
         assert len(found) == 1, f"expected exactly one {alert_id}, got {self.ids}"

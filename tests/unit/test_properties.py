@@ -13,7 +13,7 @@ from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine
-from custodywatch.replay import ReplayResult, alert_order, decode_lines, replay_lines, run
+from custodywatch.replay import ReplayResult, decode_lines, replay_lines, run, standing
 
 RULES = RuleConfig()
 BASE = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)  # close to a DST change on purpose
@@ -136,14 +136,14 @@ def test_snapshot_and_resume_gives_the_same_alerts(lines: list[bytes], data: st.
     engine = Engine(RULES)
     head = ReplayResult()
     for _, _, event in ordered[:cut]:
-        head.alerts.extend(engine.process(event)[0])
+        head.history.extend(engine.process(event)[0])
     # Through JSON, as a changelog or database would carry it.
     resumed = Engine.restore(RULES, json.loads(json.dumps(engine.snapshot())))
     tail = ReplayResult()
     latest = ordered[-1][0] if ordered else None
     run(resumed, ordered[cut:], lambda n: lines[n - 1], tail, until=latest)
 
-    combined = sorted([*head.alerts, *tail.alerts], key=alert_order)
+    combined = standing([*head.history, *tail.history])
     assert [a.to_dict() for a in combined] == _alerts(uninterrupted)
 
 
