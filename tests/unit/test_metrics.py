@@ -25,6 +25,7 @@ ALL_SERIES = (
     "custodywatch_duplicates_ignored_total",
     "custodywatch_events_rejected_total",
     "custodywatch_alerts_raised_total",
+    "custodywatch_alerts_settled_total",
     "custodywatch_juveniles_detained",
     "custodywatch_open_episodes",
     "custodywatch_open_deadlines",
@@ -210,9 +211,13 @@ def test_labels_are_only_the_documented_ones(
     observer.event_processed("released")
     observer.event_rejected("orphan_event")
     observer.alert_raised("la_refused", "refused", "critical", 0.1)
+    observer.alert_settled("la_refused", "refused", "resolved")
     observer.set_state({"perry-barr": 1}, open_episodes=1, open_deadlines=1)
     observer.set_consumer_lag({1: 2})
-    allowed = {"event_type", "reason", "rule", "stage", "severity", "suite", "partition", "le"}
+    allowed = {
+        *("event_type", "reason", "rule", "stage", "severity", "state", "suite", "partition"),
+        "le",
+    }
     names = set()
     for metric in registry.collect():
         assert metric.name.startswith("custodywatch_")
