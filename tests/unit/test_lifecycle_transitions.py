@@ -215,3 +215,12 @@ def test_an_acknowledged_case_never_escalates_whatever_its_stored_timer_says() -
     acked = on_ack(escalated_to(0), "user-7", SGT, None, at(5)).case
     stale = acked.with_(next_step=1, next_at=at(15))
     assert on_due(stale, at(15), POLICY, ROUTING) == Decision(stale)
+
+
+def test_routing_changed_since_they_were_told_the_closing_notice_goes_to_the_role_now() -> None:
+    case = escalated_to(0)
+    smaller = ROUTING.model_copy(
+        update={"suites": {k: v for k, v in ROUTING.suites.items() if k != "perry-barr"}}
+    )
+    d = on_record(case, closed(RAISED, "resolved", at(5)), at(5), POLICY, smaller)
+    assert told(d) == {(0, "force/fallback", "resolved")}
