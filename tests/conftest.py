@@ -11,10 +11,15 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from workers import WorkerProcess
 
+from custodywatch.config import Settings, Topics
 from custodywatch.localkafka import KafkaConnection, open_kafka
+from custodywatch.sim.config import SimConfig
+from custodywatch.sim.generator import iter_records
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +33,38 @@ def unique_topic(request: pytest.FixtureRequest) -> str:
     """A topic name no other test (or earlier run against the same cluster) uses."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", request.node.name).strip("-")[:80]
     return f"cw-test-{name}-{uuid.uuid4().hex[:10]}"
+
+
+# --- worker tests: unique topics and group per test, worker processes ------------------
+
+
+@pytest.fixture
+def settings(kafka: KafkaConnection) -> Settings:
+    run = uuid.uuid4().hex[:8]
+    return Settings(
+        kafka=kafka, topics=Topics.prefixed(f"t-{run}"), group_id=f"g-{run}", partitions=4
+    )
+
+
+@pytest.fixture(scope="module")
+def long_stream() -> list[bytes]:
+    """Long enough (~17k events) that a kill lands mid-stream."""
+    config = SimConfig(seed=5, months=0.5, detentions=4000, mistake_rate=0.002)
+    return [value for _, _, value in iter_records(config)]
+
+
+@pytest.fixture(scope="module")
+def stream_lines() -> list[bytes]:
+    """A simulated force: a few hundred detentions, children among them, some producer mistakes."""
+    config = SimConfig(seed=11, months=0.1, detentions=400, mistake_rate=0.01)
+    return [value for _, _, value in iter_records(config)]
+
+
+@pytest.fixture
+def workers(settings: Settings, tmp_path: Path) -> Iterator[list[WorkerProcess]]:
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.stop()
+    for log in tmp_path.glob("worker-*.log"):
+        print(log.name, log.read_text()[-3000:])  # shown when a test fails
