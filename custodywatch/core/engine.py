@@ -341,8 +341,9 @@ class Engine:
         snapshot: dict[str, Any],
         *,
         closed_retention_us: int | None = None,
+        keep_ended: bool = False,
     ) -> Engine:
-        engine = cls(rules, closed_retention_us=closed_retention_us)
+        engine = cls(rules, closed_retention_us=closed_retention_us, keep_ended=keep_ended)
         for rid, state in snapshot["episodes"].items():
             engine.restore_episode(rid, state)
         engine.dirty.clear()
