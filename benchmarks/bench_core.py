@@ -4,8 +4,9 @@
 
 Prints, for the pure core alone: events/s through `Engine.process` (fire what
 is due, then apply the event), events/s including JSON decoding, and bytes per
-open episode measured with tracemalloc. Targets (issue 2): >= 200,000 events/s
-on one core, <= 2 KB per open episode.
+open episode measured with tracemalloc, and the CPU time of one episode summary
+(what the worker computes per changed episode). Targets (issue 2): >= 200,000
+events/s on one core, <= 2 KB per open episode.
 
 How "core alone" is timed: the worker decodes each Kafka record just before
 the engine sees it, so here events are decoded in small batches (`--batch`,
@@ -143,8 +144,8 @@ def bench_decode_and_engine(raw: list[bytes], rules: RuleConfig) -> float:
     return time.perf_counter() - started
 
 
-def memory_per_open_episode(count: int, juvenile_share: float, rules: RuleConfig) -> float:
-    """Open `count` episodes with a handful of events each; bytes held by the engine / count."""
+def open_episode_events(count: int, juvenile_share: float) -> list[CustodyEvent]:
+    """`count` episodes with seven events each, none released, in time order."""
     rng = random.Random(7)
     parsed: list[CustodyEvent] = []
     for i in range(count):
@@ -152,6 +153,12 @@ def memory_per_open_episode(count: int, juvenile_share: float, rules: RuleConfig
         events = episode_events(rng, i, t0, rng.random() < juvenile_share, 8)[:-1]  # never released
         parsed.extend(EVENT_ADAPTER.validate_json(json.dumps(e)) for e in events)
     parsed.sort(key=lambda e: e.occurred_at)
+    return parsed
+
+
+def memory_per_open_episode(count: int, juvenile_share: float, rules: RuleConfig) -> float:
+    """Open `count` episodes with a handful of events each; bytes held by the engine / count."""
+    parsed = open_episode_events(count, juvenile_share)
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -163,6 +170,17 @@ def memory_per_open_episode(count: int, juvenile_share: float, rules: RuleConfig
     tracemalloc.stop()
     assert len(engine.episodes) == count
     return (after - before) / count
+
+
+def summary_us(count: int, juvenile_share: float, rules: RuleConfig) -> float:
+    """CPU microseconds per `Engine.episode_summaries` entry over `count` open episodes."""
+    engine = Engine(rules)
+    for event in open_episode_events(count, juvenile_share):
+        engine.process(event)
+    rids = list(engine.episodes)
+    cpu0 = time.thread_time()
+    engine.episode_summaries(rids)
+    return (time.thread_time() - cpu0) / len(rids) * 1e6
 
 
 def main() -> None:
@@ -205,6 +223,9 @@ def main() -> None:
         print(
             f"memory per open episode (juvenile share {share:.0%}, 7 events each): {per:,.0f} bytes"
         )
+    for share in sorted({args.juvenile_share, 1.0}):
+        cost = summary_us(5_000, share, rules)
+        print(f"episode summary (juvenile share {share:.0%}): {cost:,.1f} us CPU per episode")
 
 
 if __name__ == "__main__":

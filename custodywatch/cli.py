@@ -17,7 +17,13 @@ from custodywatch.argtypes import positive_float, timestamp
 from custodywatch.contract.alerts import AlertRecord
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
-from custodywatch.replay import alert_dicts, replay_lines, write_jsonl
+from custodywatch.replay import (
+    alert_dicts,
+    episode_dicts,
+    replay_lines,
+    replay_summaries,
+    write_jsonl,
+)
 from custodywatch.sim.cli import add_parsers as add_simulator_parsers
 
 USAGE_ERROR = 2
@@ -64,8 +70,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     with tqdm(total=len(lines), unit="ev", desc="replay", file=sys.stderr, disable=None) as bar:
-        result = replay_lines(lines, rules, until=args.until, progress=bar)
-
+        if args.episodes is None:  # ended episodes need not be kept for their summaries
+            result = replay_lines(lines, rules, until=args.until, progress=bar)
+        else:
+            result, summaries = replay_summaries(lines, rules, until=args.until, progress=bar)
+            with _open_out(args.episodes) as episodes_out:
+                write_jsonl(episode_dicts(summaries), episodes_out)
     out = _open_out(args.out)
     try:
         write_jsonl(alert_dicts(result.history if args.history else result.alerts), out)
@@ -209,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print every alert record (raised, resolved, retracted) in the order emitted, "
         "instead of the alerts that stand",
+    )
+    replay.add_argument(
+        "--episodes", type=Path, help="final episode summaries JSONL, by custody_record_id"
     )
     replay.set_defaults(handler=cmd_replay)
 

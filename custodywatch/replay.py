@@ -7,6 +7,8 @@ due time cancels that deadline; at the end the clock moves to `until`
 as raised), ordered by (due_at, alert_id), so it does not depend on the order
 in which alerts happened to be raised; the full history (every raised,
 resolved and retracted record, in the order the engine emitted them) is kept too.
+`replay_summaries` also gives the final summary of every episode, as of that
+end, by custody_record_id.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from custodywatch.contract.alerts import AlertRecord
+from custodywatch.contract.episodes import EPISODE_ADAPTER, EpisodeSummary
 from custodywatch.contract.events import CustodyEvent
 from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.clock import to_us
@@ -54,6 +57,8 @@ class ReplayResult:
     events: int = 0
     duplicates: int = 0
     after_until: int = 0
+    end: int | None = None
+    """The time the clock was advanced to at the end (`until`, or the latest event)."""
 
     @property
     def alerts(self) -> list[AlertRecord]:
@@ -121,20 +126,38 @@ def run(
         if progress is not None:
             progress.update(1)
     end = until if until is not None else latest
+    result.end = end
     if end is not None:
         result.history.extend(engine.advance(end, inclusive=True))
     result.rejects.sort(key=lambda r: r.line)
 
 
-def replay_lines(
-    lines: Iterable[bytes], rules: RuleConfig, until: int | None = None, progress: Any = None
+def _replay(
+    engine: Engine, lines: Iterable[bytes], until: int | None, progress: Any
 ) -> ReplayResult:
     result = ReplayResult()
     raw_lines = [line.rstrip(b"\r\n") for line in lines]
     decoded = decode_lines(raw_lines, result)
     decoded.sort(key=lambda item: (item[0], item[1]))
-    run(Engine(rules), decoded, lambda n: raw_lines[n - 1], result, until, progress)
+    run(engine, decoded, lambda n: raw_lines[n - 1], result, until, progress)
     return result
+
+
+def replay_lines(
+    lines: Iterable[bytes], rules: RuleConfig, until: int | None = None, progress: Any = None
+) -> ReplayResult:
+    return _replay(Engine(rules), lines, until, progress)
+
+
+def replay_summaries(
+    lines: Iterable[bytes], rules: RuleConfig, until: int | None = None, progress: Any = None
+) -> tuple[ReplayResult, list[EpisodeSummary]]:
+    """Replay, then the final summary of every episode (open ones as of the end),
+    sorted by custody_record_id: what the compacted episodes topic would hold."""
+    engine = Engine(rules, keep_ended=True)
+    result = _replay(engine, lines, until, progress)
+    rids = sorted({*engine.episodes, *engine.ended})
+    return result, engine.episode_summaries(rids, as_of=result.end)
 
 
 def alert_order(alert: AlertRecord) -> tuple[datetime, str]:
@@ -150,3 +173,7 @@ def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> None:
 
 def alert_dicts(alerts: Iterable[AlertRecord]) -> Iterator[dict[str, Any]]:
     return (a.to_dict() for a in alerts)
+
+
+def episode_dicts(summaries: Iterable[EpisodeSummary]) -> Iterator[dict[str, Any]]:
+    return (EPISODE_ADAPTER.dump_python(s, mode="json") for s in summaries)

@@ -6,7 +6,8 @@ from mypyc.build import mypycify
 from setuptools import setup
 
 MODULES = [
-    f"custodywatch/core/{name}.py" for name in ("clock", "episode", "rules", "engine", "summary")
+    f"custodywatch/core/{name}.py"
+    for name in ("clock", "episode", "rules", "engine", "summary", "episode_summary")
 ]
 
 setup(

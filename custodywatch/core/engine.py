@@ -23,6 +23,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from hashlib import blake2b as _blake2b
@@ -30,10 +31,12 @@ from typing import Any
 
 from custodywatch.contract import events as ev
 from custodywatch.contract.alerts import AlertRecord, AlertState
+from custodywatch.contract.episodes import EpisodeSummary
 from custodywatch.contract.rejects import Reject, RejectReason
 from custodywatch.core.clock import iso, to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.episode import RECORDERS, Episode, Standing
+from custodywatch.core.episode_summary import summarise_episode
 from custodywatch.core.rules import (
     AFFECTED_BY,
     ALL_RULES,
@@ -76,6 +79,7 @@ class Engine:
         *,
         closed_retention_us: int | None = None,
         future_skew_us: int | None = None,
+        keep_ended: bool = False,
     ) -> None:
         """`closed_retention_us`: forget ended episodes this long after they end (None: never).
 
@@ -84,14 +88,19 @@ class Engine:
         `too_old`: it cannot be told apart from a redelivery of a forgotten one.
         `future_skew_us`: with a wall clock (`now`), refuse an event that
         occurred more than this far ahead of it (`future_event`).
+        `keep_ended`: keep each ended episode's final state until
+        `episode_summaries` hands out its summary (a caller that publishes
+        summaries must drain them, as it drains `dirty`).
         """
         self.rules = rules
         self.closed_retention_us = closed_retention_us
         self.future_skew_us = future_skew_us
+        self.keep_ended = keep_ended
         self.clock = 0
         """Deadlines due before this have fired: the partition's clock (microseconds)."""
         self.episodes: dict[str, Episode] = {}
         self.closed: dict[str, ClosedEpisode] = {}
+        self.ended: dict[str, Episode] = {}
         self._due: list[tuple[int, str]] = []
         self._expiry: list[tuple[int, str]] = []
         self.dirty: set[str] = set()
@@ -239,6 +248,8 @@ class Engine:
     def _close(self, ep: Episode, at: int) -> None:
         del self.episodes[ep.record_id]
         self.closed[ep.record_id] = ClosedEpisode(at, ep.seen)
+        if self.keep_ended:
+            self.ended[ep.record_id] = ep
         self._schedule_expiry(ep.record_id, at)
 
     def _schedule_expiry(self, rid: str, ended_at: int) -> None:
@@ -378,6 +389,25 @@ class Engine:
             heapq.heappop(self._due)
         return None
 
+    def episode_summaries(
+        self, rids: Iterable[str], as_of: int | None = None
+    ) -> list[EpisodeSummary]:
+        """The summary of each of `rids` still open or just ended, in the order given.
+
+        A just-ended episode's final summary is handed out once, then forgotten
+        (`keep_ended`). `as_of`: the caller's clock, up to which open episodes'
+        nights are counted (default: each episode's latest event).
+        """
+        out: list[EpisodeSummary] = []
+        for rid in rids:
+            ended = self.ended.pop(rid, None)
+            if ended is not None:
+                out.append(summarise_episode(ended, self.rules))
+            ep = self.episodes.get(rid)  # a record reopened after its retention expired
+            if ep is not None:
+                out.append(summarise_episode(ep, self.rules, as_of))
+        return out
+
     def juveniles_by_suite(self) -> Counter[str]:
         return Counter(ep.suite_id for ep in self.episodes.values() if ep.juvenile)
 
@@ -410,8 +440,14 @@ class Engine:
         *,
         closed_retention_us: int | None = None,
         future_skew_us: int | None = None,
+        keep_ended: bool = False,
     ) -> Engine:
-        engine = cls(rules, closed_retention_us=closed_retention_us, future_skew_us=future_skew_us)
+        engine = cls(
+            rules,
+            closed_retention_us=closed_retention_us,
+            future_skew_us=future_skew_us,
+            keep_ended=keep_ended,
+        )
         for rid, state in snapshot["episodes"].items():
             engine.restore_episode(rid, state)
         engine.clock = snapshot.get("clock", 0)

@@ -191,20 +191,20 @@ def la_request_missing(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
 
 
 def la_response_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
-    for number, (requested_at, _) in enumerate(ep.la_requests, start=1):
+    for number, (requested_at, _, _) in enumerate(ep.la_requests, start=1):
         due = requested_at + rules.la_response.overdue
-        if not any(requested_at <= t <= due for t, _, _ in ep.la_responses):
+        if not any(requested_at <= t <= due for t, _, _, _ in ep.la_responses):
             yield LA_RESPONSE_OVERDUE.instance(due, str(number))
 
 
 def la_refused(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
-    for number, (at, accepted, _) in enumerate(ep.la_responses, start=1):
+    for number, (at, accepted, _, _) in enumerate(ep.la_responses, start=1):
         if not accepted:
             yield LA_REFUSED.instance(at, str(number))
 
 
 def transfer_overdue(ep: Episode, rules: RuleConfig) -> Iterator[Deadline]:
-    accepted = next((t for t, ok, _ in ep.la_responses if ok), None)
+    accepted = next((t for t, ok, _, _ in ep.la_responses if ok), None)
     if accepted is not None:
         # transferred_to_la ends the episode, which cancels every rule at once.
         yield TRANSFER_OVERDUE.at(accepted + rules.transfer.overdue)
@@ -245,7 +245,7 @@ def _la_response_settled(ep: Episode, d: Deadline) -> int | None:
     if len(ep.la_requests) < number:
         return None
     requested_at = ep.la_requests[number - 1][0]
-    return min((t for t, _, _ in ep.la_responses if t >= requested_at), default=None)
+    return min((t for t, *_ in ep.la_responses if t >= requested_at), default=None)
 
 
 Settled = Callable[[Episode, Deadline], int | None]

@@ -75,7 +75,7 @@ def summarise(ep: Episode, d: Deadline, suite: str, rules: RuleConfig) -> str:
             la = ep.la_responses[number - 1][2]
             return f"Child at {suite}: {la} refused LA accommodation (response {number}, s.38(6))"
         case ("transfer_overdue", _):
-            la = next(la for _, ok, la in ep.la_responses if ok)
+            la = next(la for _, ok, la, _ in ep.la_responses if ok)
             wait = format_span(rules.transfer.overdue)
             return f"Child at {suite}: not transferred to {la} {wait} after accommodation accepted"
     return f"Child at {suite}: {d.rule} {d.stage}"  # pragma: no cover - every rule is matched above

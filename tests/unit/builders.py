@@ -100,6 +100,8 @@ class Episode:
         arrested_at: When = "-1h",
         arrived_at: When = "-30m",
         looked_after_child: bool | None = None,
+        sex: str | None = None,
+        offence_category: str = "theft",
     ) -> None:
         self.record_id = record_id
         self.t0_text = t0
@@ -114,7 +116,7 @@ class Episode:
             "date_of_birth": dob.isoformat() if isinstance(dob, date) else dob,
             "appears_under_18": appears_under_18,
             "looked_after_child": looked_after_child,
-            "sex": None,
+            "sex": sex,
         }
         self.at(
             t0,
@@ -123,7 +125,7 @@ class Episode:
             arrested_at=self._stamp(arrested_at),
             arrived_at=self._stamp(arrived_at),
             arrest_basis=arrest_basis,
-            offence_category="theft",
+            offence_category=offence_category,
             home_local_authority=home_la,
         )
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from custodywatch.cli import main
@@ -99,3 +100,34 @@ def test_console_script_prints_alerts_to_stdout() -> None:
     )  # fmt: skip
     assert len(done.stdout.splitlines()) == 9
     assert "replay: 13 events" in done.stderr
+
+
+def test_episodes_option_writes_each_final_summary_by_record(tmp_path: Path) -> None:
+    episodes = tmp_path / "episodes.jsonl"
+    assert (
+        main(
+            ["replay", str(SAMPLE), "--out", str(tmp_path / "a.jsonl"), "--episodes", str(episodes)]
+        )
+        == 0
+    )
+    rows = _lines(episodes)
+    schema = json.loads((ROOT / "schemas" / "episode.v1.schema.json").read_text())
+    for row in rows:
+        jsonschema.validate(row, schema)
+    ids = [str(r["custody_record_id"]) for r in rows]
+    assert ids == sorted(ids) == ["CR1", "CR2"]  # each opened episode once; the orphan is not one
+    cr1, cr2 = rows
+    assert (cr1["juvenile"], cr1["end"], cr1["transferred_to_la"]) == (
+        True,
+        "transferred_to_la",
+        "birmingham",
+    )
+    assert cr2["juvenile"] is False and cr2["next_deadline"] is None
+
+
+def test_unwritable_episodes_path_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "missing-dir" / "episodes.jsonl"
+    assert main(["replay", str(SAMPLE), "--episodes", str(target)]) == 2
+    assert "cannot write" in capsys.readouterr().err
