@@ -203,7 +203,7 @@ def _section_env(prefix: str, names: Mapping[str, str], model: BaseModel) -> dic
     env = {}
     for name, field in names.items():
         value = getattr(model, field)
-        if field in model.model_fields_set or value != model.model_fields[field].default:
+        if field in model.model_fields_set or value != type(model).model_fields[field].default:
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
             if value is not None:
