@@ -197,4 +197,4 @@ async def test_run_outbox_stops_when_told() -> None:
         5,
     )
     assert outbox.status == {n.idempotency_key: "delivered"}
-    assert fake.calls == [n.idempotency_key]  # idle passes claim nothing more
+    assert fake.calls == [n.idempotency_key]  # delivered once
