@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from custodywatch.localkafka.connection import KafkaConnection
 
@@ -29,11 +31,81 @@ class Topics(BaseModel):
     """Event-time ticks ({"now": ts}), one per partition, co-partitioned with events."""
     state: str = "custodywatch.state.v1"
     """Compacted changelog of episode state, co-partitioned with events."""
+    notifications: str = "custody.notifications.v1"
+    """Notifications on the Kafka channel, keyed by idempotency key."""
 
     @classmethod
     def prefixed(cls, prefix: str) -> Topics:
         """Topics of a demo, benchmark or test run, apart from real traffic."""
         return cls(**{name: f"{prefix}.{value}" for name, value in cls().model_dump().items()})
+
+
+class SmtpSettings(BaseModel):
+    """The SMTP relay for e-mail notifications (CUSTODYWATCH_SMTP_*)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: Literal["required", "opportunistic", "off"] = "required"
+    """`opportunistic`: upgrade when the server offers STARTTLS, else send in clear."""
+    implicit_tls: bool = False
+    """TLS from the first byte (SMTPS, usually port 465); STARTTLS does not apply."""
+    username: str | None = None
+    password: SecretStr | None = None
+    from_address: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
+    cafile: Path | None = None
+    """CA bundle for the server's certificate; the system trust store when unset."""
+    timeout_s: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _tls_and_auth_agree(self) -> Self:
+        if self.implicit_tls and "starttls" in self.model_fields_set and self.starttls != "off":
+            raise ValueError("implicit_tls already encrypts the connection: set starttls to off")
+        if (self.username is None) != (self.password is None):
+            raise ValueError("SMTP username and password go together: set both or neither")
+        if self.username is not None and not self.implicit_tls and self.starttls != "required":
+            raise ValueError(
+                "SMTP AUTH needs an encrypted connection: set starttls=required or implicit_tls"
+            )
+        return self
+
+
+class WebhookSettings(BaseModel):
+    """Signed webhooks: the request timeout and each receiver's signing secret.
+
+    `secrets` maps a recipient id (as in routing) to its secret; `secret` is the
+    one for recipients not listed. `secrets_file` (a JSON object of recipient id
+    to secret) is read into `secrets` when the settings are built.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    timeout_s: float = Field(default=10.0, gt=0)
+    secret: SecretStr | None = None
+    secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    secrets_file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secrets_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("secrets_file"):
+            return data
+        path = Path(data["secrets_file"])
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ValueError(f"cannot read webhook secrets file {path}: {error}") from None
+        if not isinstance(loaded, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in loaded.items()
+        ):
+            raise ValueError(f"{path}: expected a JSON object of recipient id to secret")
+        return {**data, "secrets": {**loaded, **data.get("secrets", {})}}
+
+    def secret_for(self, recipient: str) -> bytes | None:
+        """The signing secret of this recipient, or None when it has none."""
+        secret = self.secrets.get(recipient, self.secret)
+        return None if secret is None else secret.get_secret_value().encode()
 
 
 class Settings(BaseModel):
@@ -48,6 +120,9 @@ class Settings(BaseModel):
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = 9108
     database_url: str = "sqlite:///custodywatch.db"
+    smtp: SmtpSettings | None = None
+    """None when CUSTODYWATCH_SMTP_HOST is unset: no e-mail channel."""
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     closed_retention_days: float = Field(default=30.0, gt=0)
     """Ended episodes are remembered this long (duplicates, late events); older
     events for unknown records are refused as `too_old`."""
@@ -90,6 +165,12 @@ class Settings(BaseModel):
         }
         if topics:
             values["topics"] = Topics(**topics)
+        smtp = _section(env, f"{prefix}SMTP_", _SMTP_ENV)
+        if smtp:
+            values["smtp"] = smtp
+        webhook = _section(env, f"{prefix}WEBHOOK_", _WEBHOOK_ENV)
+        if webhook:
+            values["webhook"] = webhook
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
 
@@ -111,4 +192,37 @@ class Settings(BaseModel):
             env["CUSTODYWATCH_RULES"] = str(self.rules_path)
         for name, value in self.topics.model_dump().items():
             env[f"CUSTODYWATCH_TOPIC_{name.upper()}"] = value
+        if self.smtp is not None:
+            env.update(_section_env("CUSTODYWATCH_SMTP_", _SMTP_ENV, self.smtp))
+        env.update(_section_env("CUSTODYWATCH_WEBHOOK_", _WEBHOOK_ENV, self.webhook))
         return env
+
+
+_SMTP_ENV = {
+    "HOST": "host",
+    "PORT": "port",
+    "STARTTLS": "starttls",
+    "IMPLICIT_TLS": "implicit_tls",
+    "USERNAME": "username",
+    "PASSWORD": "password",
+    "FROM": "from_address",
+    "CAFILE": "cafile",
+    "TIMEOUT_S": "timeout_s",
+}
+_WEBHOOK_ENV = {"TIMEOUT_S": "timeout_s", "SECRET": "secret", "SECRETS_FILE": "secrets_file"}
+
+
+def _section(env: Mapping[str, str], prefix: str, names: Mapping[str, str]) -> dict[str, str]:
+    return {field: env[prefix + name] for name, field in names.items() if prefix + name in env}
+
+
+def _section_env(prefix: str, names: Mapping[str, str], model: BaseModel) -> dict[str, str]:
+    env = {}
+    for name, field in names.items():
+        value = getattr(model, field)
+        if field in model.model_fields_set or value != type(model).model_fields[field].default:
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if value is not None:
+                env[prefix + name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env

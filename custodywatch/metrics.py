@@ -16,9 +16,14 @@ each test) owns its own. Series, all prefixed `custodywatch_`:
 | `custodywatch_open_deadlines` | gauge | — |
 | `custodywatch_alert_latency_seconds` | histogram | — |
 | `custodywatch_consumer_lag` | gauge | `partition` (messages behind the high watermark) |
+| `custodywatch_notifications_delivered_total` | counter | `channel`, `kind` |
+| `custodywatch_notification_attempts_failed_total` | counter | `channel`, `reason` (failure class) |
+| `custodywatch_notifications_given_up_total` | counter | `channel` |
+| `custodywatch_notification_attempt_seconds` | histogram | `channel` |
 
 No personal data in labels. Label values are only event types, reject reason
-codes, rule/stage/severity ids, custody suite ids and partition numbers: never a
+codes, rule/stage/severity ids, custody suite ids, partition numbers, notification
+channels, kinds and failure classes: never a recipient or address, never a
 `person_ref`, name, date of birth, custody record id, alert id or anything else
 that identifies a child, and never a free-text message. Keep it that way: a
 metrics endpoint is scraped, stored and shown far more widely than the alert
@@ -37,17 +42,20 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, get_args
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from custodywatch.contract.events import EVENT_TYPES
+from custodywatch.contract.notifications import NotificationKind
 from custodywatch.contract.rejects import RejectReason
+from custodywatch.notify.delivery import CHANNELS, FAILURE_REASONS
 
 __all__ = [
     "ALERT_SERIES",
     "LATENCY_BUCKETS_S",
+    "NOTIFY_BUCKETS_S",
     "MetricsServer",
     "PrometheusObserver",
     "serve_metrics",
@@ -90,6 +98,9 @@ ALERT_SERIES: tuple[tuple[str, str, str], ...] = (
     ("transfer_overdue", "overdue", "critical"),
 )
 """(rule, stage, severity) of the welfare-rules table, pre-set to 0 on start."""
+
+NOTIFY_BUCKETS_S: tuple[float, ...] = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+"""One delivery attempt: milliseconds for Kafka, up to the 10 s webhook timeout and beyond."""
 
 
 class PrometheusObserver:
@@ -170,8 +181,44 @@ class PrometheusObserver:
             namespace=PREFIX,
             registry=registry,
         )
+        self._delivered = Counter(
+            "notifications_delivered",
+            "Notifications delivered to their receivers, by channel and kind.",
+            ["channel", "kind"],
+            namespace=PREFIX,
+            registry=registry,
+        )
+        self._attempts_failed = Counter(
+            "notification_attempts_failed",
+            "Delivery attempts that failed, by channel and failure class (retried or not).",
+            ["channel", "reason"],
+            namespace=PREFIX,
+            registry=registry,
+        )
+        self._given_up = Counter(
+            "notifications_given_up",
+            "Notifications that failed for good: permanent failure or 24 h of retries spent.",
+            ["channel"],
+            namespace=PREFIX,
+            registry=registry,
+        )
+        self._attempt_seconds = Histogram(
+            "notification_attempt_seconds",
+            "Time one delivery attempt took, by channel, whatever its result.",
+            ["channel"],
+            namespace=PREFIX,
+            registry=registry,
+            buckets=NOTIFY_BUCKETS_S,
+        )
         self._suites_seen: set[str] = set()
         self._lock = threading.Lock()
+        for channel in CHANNELS:
+            self._given_up.labels(channel=channel)
+            self._attempt_seconds.labels(channel=channel)
+            for kind in get_args(NotificationKind):
+                self._delivered.labels(channel=channel, kind=kind)
+            for failure in FAILURE_REASONS:
+                self._attempts_failed.labels(channel=channel, reason=failure)
         for event_type in sorted(EVENT_TYPES):
             self._events_processed.labels(event_type=event_type)
         for reason in RejectReason:
@@ -224,6 +271,18 @@ class PrometheusObserver:
         for partition, lag in lags.items():
             self._consumer_lag.labels(partition=str(partition)).set(lag)
         self._lag_partitions = set(lags)
+
+    def notification_delivered(self, channel: str, kind: str) -> None:
+        self._delivered.labels(channel=channel, kind=kind).inc()
+
+    def delivery_failed(self, channel: str, reason: str) -> None:
+        self._attempts_failed.labels(channel=channel, reason=reason).inc()
+
+    def notification_given_up(self, channel: str) -> None:
+        self._given_up.labels(channel=channel).inc()
+
+    def delivery_attempted(self, channel: str, duration_s: float) -> None:
+        self._attempt_seconds.labels(channel=channel).observe(max(duration_s, 0.0))
 
 
 @dataclass

@@ -34,6 +34,18 @@ class Observer(Protocol):
     def set_consumer_lag(self, lags: Mapping[int, int]) -> None:
         """Lag per partition this worker owns now (others are dropped)."""
 
+    def notification_delivered(self, channel: str, kind: str) -> None:
+        """A notification reached its receiver (webhook, email or kafka)."""
+
+    def delivery_failed(self, channel: str, reason: str) -> None:
+        """One delivery attempt failed; reason is a `notify.delivery.FailureReason`."""
+
+    def notification_given_up(self, channel: str) -> None:
+        """A notification failed for good (permanent failure or 24 h of retries)."""
+
+    def delivery_attempted(self, channel: str, duration_s: float) -> None:
+        """How long one delivery attempt took, whatever its result."""
+
 
 class NullObserver:
     """Observes nothing: for replay and for tests that do not look at metrics."""
@@ -59,4 +71,16 @@ class NullObserver:
         pass
 
     def set_consumer_lag(self, lags: Mapping[int, int]) -> None:
+        pass
+
+    def notification_delivered(self, channel: str, kind: str) -> None:
+        pass
+
+    def delivery_failed(self, channel: str, reason: str) -> None:
+        pass
+
+    def notification_given_up(self, channel: str) -> None:
+        pass
+
+    def delivery_attempted(self, channel: str, duration_s: float) -> None:
         pass

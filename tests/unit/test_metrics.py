@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from custodywatch.contract.alerts import Severity
 from custodywatch.contract.events import EVENT_TYPES
+from custodywatch.contract.notifications import NotificationKind
 from custodywatch.contract.rejects import RejectReason
 from custodywatch.metrics import (
     ALERT_SERIES,
@@ -18,6 +19,7 @@ from custodywatch.metrics import (
     PrometheusObserver,
     serve_metrics,
 )
+from custodywatch.notify.delivery import CHANNELS, FAILURE_REASONS
 from custodywatch.observer import Observer
 
 ALL_SERIES = (
@@ -31,6 +33,10 @@ ALL_SERIES = (
     "custodywatch_open_deadlines",
     "custodywatch_alert_latency_seconds_bucket",
     "custodywatch_consumer_lag",
+    "custodywatch_notifications_delivered_total",
+    "custodywatch_notification_attempts_failed_total",
+    "custodywatch_notifications_given_up_total",
+    "custodywatch_notification_attempt_seconds_bucket",
 )
 
 
@@ -214,10 +220,15 @@ def test_labels_are_only_the_documented_ones(
     observer.alert_settled("la_refused", "refused", "resolved")
     observer.set_state({"perry-barr": 1}, open_episodes=1, open_deadlines=1)
     observer.set_consumer_lag({1: 2})
+    observer.notification_delivered("email", "raised")
+    observer.delivery_failed("webhook", "timeout")
+    observer.notification_given_up("webhook")
+    observer.delivery_attempted("kafka", 0.02)
     allowed = {
         *("event_type", "reason", "rule", "stage", "severity", "state", "suite", "partition"),
         "le",
     }
+    allowed |= {"channel", "kind"}
     names = set()
     for metric in registry.collect():
         assert metric.name.startswith("custodywatch_")
@@ -270,3 +281,33 @@ def test_shutdown_releases_the_port_and_is_idempotent(registry: CollectorRegistr
     assert not server.thread.is_alive()
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
+def test_notification_series(registry: CollectorRegistry, observer: PrometheusObserver) -> None:
+    """Every channel, kind and failure class starts at 0, so the alert rules see the first one."""
+    delivered = "custodywatch_notifications_delivered_total"
+    failed = "custodywatch_notification_attempts_failed_total"
+    given_up = "custodywatch_notifications_given_up_total"
+    for channel in CHANNELS:
+        assert registry.get_sample_value(given_up, {"channel": channel}) == 0.0
+        for kind in get_args(NotificationKind):
+            labels = {"channel": channel, "kind": kind}
+            assert registry.get_sample_value(delivered, labels) == 0.0
+        for reason in FAILURE_REASONS:
+            labels = {"channel": channel, "reason": reason}
+            assert registry.get_sample_value(failed, labels) == 0.0
+    observer.notification_delivered("email", "escalated")
+    observer.notification_delivered("email", "escalated")
+    observer.delivery_failed("webhook", "server_error")
+    observer.notification_given_up("kafka")
+    observer.delivery_attempted("webhook", 0.3)
+    observer.delivery_attempted("webhook", 12.0)
+    assert registry.get_sample_value(delivered, {"channel": "email", "kind": "escalated"}) == 2
+    labels = {"channel": "webhook", "reason": "server_error"}
+    assert registry.get_sample_value(failed, labels) == 1
+    assert registry.get_sample_value(given_up, {"channel": "kafka"}) == 1
+    seconds = "custodywatch_notification_attempt_seconds"
+    webhook = {"channel": "webhook"}
+    assert registry.get_sample_value(f"{seconds}_count", webhook) == 2
+    assert registry.get_sample_value(f"{seconds}_bucket", {**webhook, "le": "0.5"}) == 1
+    assert registry.get_sample_value(f"{seconds}_bucket", {**webhook, "le": "30.0"}) == 2
