@@ -30,7 +30,7 @@ def definitions(query: ReportQuery, rules: RuleConfig) -> tuple[str, ...]:
     return (
         suppression_statement(query),
         f"Period: the detentions whose T0 (detention authorised) falls on a date from "
-        f"{query.start:%d %B %Y} to {query.end:%d %B %Y} inclusive, local time "
+        f"{query.start.day} {query.start:%B %Y} to {query.end.day} {query.end:%B %Y} inclusive, local time "
         f"({rules.time_zones.default}); months are calendar months of T0, local time. "
         "A detention is counted once, in the period and month of its T0, however long it lasts.",
         "Local authority: the child's home local authority. Suite: the suite where detention "

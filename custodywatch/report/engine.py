@@ -34,7 +34,7 @@ def title_of(query: ReportQuery) -> str:
     if query.suite is not None:
         scope.append(f"suite {query.suite}")
     where = f" ({', '.join(scope)})" if scope else ""
-    return f"Children in police custody, {query.start:%d %B %Y} to {query.end:%d %B %Y}{where}"
+    return f"Children in police custody, {query.start.day} {query.start:%B %Y} to {query.end.day} {query.end:%B %Y}{where}"
 
 
 def build_report(
