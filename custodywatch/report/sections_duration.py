@@ -149,8 +149,11 @@ def time_held(episodes: Sequence[Facts]) -> Table:
     for f in episodes:
         column = "Children" if f.summary.juvenile else "Adults"
         m = f.minutes
-        counts["ended" if m is not None else "open", column] += 1
-        counts[_band(m) if m is not None else "open", column] += 1
+        if m is None:
+            counts["open", column] += 1
+        else:
+            counts["ended", column] += 1
+            counts[_band(m), column] += 1
         counts["all", column] += 1
     lines = (
         Line("all", "All detentions"),
