@@ -9,11 +9,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 
-from report_builders import alert, report  # noqa: E402
-from test_report_tables import funnel_children  # noqa: E402
+from report_builders import alert, report
+from test_report_tables import funnel_children
 
-from custodywatch.report.render_html import render_html  # noqa: E402
-from custodywatch.report.render_pdf import render_pdf  # noqa: E402
+from custodywatch.report.render_html import render_html
+from custodywatch.report.render_pdf import render_pdf
 
 
 def test_pdf_pages_render_and_hold_the_reports_text(tmp_path: Path) -> None:
@@ -23,7 +23,9 @@ def test_pdf_pages_render_and_hold_the_reports_text(tmp_path: Path) -> None:
     assert pdf.read_bytes().startswith(b"%PDF-")
 
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
-    pages = int(next(line for line in info.stdout.splitlines() if line.startswith("Pages:")).split()[1])
+    pages = int(
+        next(line for line in info.stdout.splitlines() if line.startswith("Pages:")).split()[1]
+    )
     subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pngs = sorted(tmp_path.glob("page-*.png"))
     assert len(pngs) == pages >= 3  # A4 landscape: the sections do not fit on two pages

@@ -1,8 +1,8 @@
 """Hand-made episode summaries and alerts for report tests.
 
-    ep = summary("CR1", t0="2025-04-03T10:00:00Z", hours=7)          # a child held 7h
-    ep = summary("CR2", adult=True, hours=15)
-    ep = remanded("CR3", la="dudley", requested=True, transferred=True)
+ep = summary("CR1", t0="2025-04-03T10:00:00Z", hours=7)          # a child held 7h
+ep = summary("CR2", adult=True, hours=15)
+ep = remanded("CR3", la="dudley", requested=True, transferred=True)
 """
 
 from __future__ import annotations

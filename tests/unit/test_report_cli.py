@@ -58,7 +58,7 @@ def test_csv_report_for_one_la_without_suppression(
 def test_a_bad_line_names_the_file_and_line_but_not_its_content(
     files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    episodes, alerts = files
+    episodes = files[0]
     with episodes.open("a", encoding="utf-8") as handle:
         handle.write('{"person_ref": "P-SECRET"}\n')
     assert run(files, tmp_path / "r.html", "--format", "html") == 2

@@ -11,12 +11,13 @@ from dataclasses import replace
 from report_builders import APRIL, alert, report, summary
 from test_report_tables import funnel_children
 
+from custodywatch.contract.episodes import EpisodeSummary
 from custodywatch.report import svg
 from custodywatch.report.render_csv import render_csv_zip
 from custodywatch.report.render_html import render_html
 
 
-def sample() -> list:  # type: ignore[type-arg]
+def sample() -> list[EpisodeSummary]:
     return [*funnel_children(), *(summary(f"S{i}", hours=3 + i) for i in range(12))]
 
 

@@ -79,5 +79,7 @@ def test_shares_of_withheld_counts_and_means_of_few_detentions_are_withheld() ->
 
 
 def test_individual_tables_and_text_are_never_withheld() -> None:
-    table = Table("t", "t", ("who", "n"), (Row("1", "1", (Text("P-1"), Count(2))),), individual=True)
+    table = Table(
+        "t", "t", ("who", "n"), (Row("1", "1", (Text("P-1"), Count(2))),), individual=True
+    )
     assert shown(table, withhold(table)) == [["P-1", "2"]]

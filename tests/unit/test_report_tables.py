@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Literal
 
 from report_builders import APRIL, alert, report, summary
 
+from custodywatch.contract.episodes import EpisodeSummary
 from custodywatch.report.cells import text
 from custodywatch.report.facts import AlertOutcome
 from custodywatch.report.model import Report
@@ -102,8 +104,8 @@ def test_overnight_counts_children_by_their_first_night_and_counts_every_night()
     assert any("00:00-06:00" in note for note in rep.table("overnight").notes)
 
 
-def funnel_children() -> list:  # type: ignore[type-arg]
-    refused = (3.0, "refused", "no secure bed available")
+def funnel_children() -> list[EpisodeSummary]:
+    refused: tuple[float, Literal["refused"], str] = (3.0, "refused", "no secure bed available")
     return [
         summary("W1", basis="warrant", bail_refused_h=2, hours=20),
         summary("B1", basis="breach_of_bail", bail_refused_h=2, hours=20),
@@ -172,7 +174,11 @@ def test_the_funnel_suppressed_shows_no_count_under_five_and_no_way_to_work_one_
 
 
 def test_escalations_count_standing_alerts_of_the_reports_children_by_rule_la_and_suite() -> None:
-    episodes = [summary("C1"), summary("C2", la="dudley", suite="oldbury"), summary("A1", adult=True)]
+    episodes = [
+        summary("C1"),
+        summary("C2", la="dudley", suite="oldbury"),
+        summary("A1", adult=True),
+    ]
     alerts = [
         alert("C1"),
         alert("C1", "overnight_hold", "at_risk"),
