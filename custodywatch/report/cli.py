@@ -132,7 +132,10 @@ def make_report(args: argparse.Namespace) -> Report:
             alerts = alerts_from(args.alerts, _progress(args.alerts, read_lines(args.alerts)))
     print(f"report: {len(summaries):,} episodes, {len(alerts):,} alert records", file=sys.stderr)
     now = datetime.now(UTC).astimezone(ZoneInfo(rules.time_zones.default))
-    return build_report(summaries, alerts, query, rules, now)
+    try:
+        return build_report(summaries, alerts, query, rules, now)
+    except ValueError as exc:  # a summary's time that is not RFC 3339
+        raise SourceError(f"bad episode data: {exc}") from None
 
 
 def render(report: Report, fmt: str) -> bytes:

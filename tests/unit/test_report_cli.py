@@ -98,3 +98,13 @@ def test_an_unwritable_output_exits_2(
 ) -> None:
     assert run(files, Path("/nonexistent/dir/r.html"), "--format", "html") == 2
     assert "cannot write /nonexistent/dir/r.html" in capsys.readouterr().err
+
+
+def test_an_episode_time_that_is_not_a_timestamp_exits_2(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = funnel_children()[0].to_dict()
+    record["detention_authorised_at"] = "yesterday"
+    write_jsonl(files[0], [record])
+    assert run(files, tmp_path / "r.html", "--format", "html") == 2
+    assert "bad episode data" in capsys.readouterr().err
