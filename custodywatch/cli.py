@@ -24,6 +24,7 @@ from custodywatch.replay import (
     replay_summaries,
     write_jsonl,
 )
+from custodywatch.report.cli import add_parsers as add_report_parsers
 from custodywatch.sim.cli import add_parsers as add_simulator_parsers
 
 USAGE_ERROR = 2
@@ -267,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.set_defaults(handler=cmd_simulate, write_file=simulate.get_default("handler"))
 
+    add_report_parsers(commands)
     schemas = commands.add_parser("schemas", help="JSON Schema files of the contract")
     schema_commands = schemas.add_subparsers(dest="schemas_command", required=True)
     export = schema_commands.add_parser("export", help="write schemas/*.json from the models")

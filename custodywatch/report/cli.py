@@ -1,0 +1,177 @@
+"""`custodywatch report`: a safeguarding report for a period, as HTML, CSV (zip) or PDF.
+
+`add_parsers(subparsers)` adds the command to the main command line; its handler
+returns 0 when the report was written, 2 (one line on stderr) for a bad
+argument, an unreadable source or a renderer that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
+from custodywatch.report.engine import build_report
+from custodywatch.report.model import Report, ReportQuery
+from custodywatch.report.sources import (
+    SourceError,
+    alerts_from,
+    episodes_from,
+    read_lines,
+    summaries_from_events,
+)
+
+USAGE_ERROR = 2
+FORMATS = ("html", "csv", "pdf")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return int(text)
+
+
+def add_parsers(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    report = subparsers.add_parser(
+        "report",
+        help="safeguarding report for a period (HTML, CSV zip or PDF)",
+        description=(
+            "Tables and charts of the detentions whose T0 falls in the period: detention "
+            "length, children detained, overnight holds, the PACE s.38(6) funnel, alerts "
+            "and escalations, longest holds. Small numbers are suppressed unless --no-suppress."
+        ),
+    )
+    report.add_argument("--from", dest="start", type=_date, required=True, metavar="DATE")
+    report.add_argument(
+        "--to", dest="end", type=_date, required=True, metavar="DATE", help="inclusive"
+    )
+    report.add_argument("--la", help="only children whose home local authority is LA")
+    report.add_argument("--suite", help="only detentions authorised at suite S")
+    report.add_argument(
+        "--no-suppress",
+        action="store_true",
+        help="show counts of 1-4 (internal use only: the report says so)",
+    )
+    report.add_argument("--format", choices=FORMATS, required=True)
+    report.add_argument("--out", type=Path, required=True, metavar="PATH")
+    source = report.add_mutually_exclusive_group(required=True)
+    source.add_argument("--episodes", type=Path, metavar="EPISODES.jsonl")
+    source.add_argument("--events", type=Path, metavar="EVENTS.jsonl")
+    report.add_argument(
+        "--alerts", type=Path, metavar="ALERTS.jsonl", help="with --episodes: the alerts"
+    )
+    report.add_argument("--rules", type=Path, help="rules YAML the episodes were made with")
+    report.add_argument(
+        "--childrens-suites",
+        default="perry-barr,oldbury",
+        help="comma-separated suites designed for children (default perry-barr,oldbury)",
+    )
+    report.add_argument("--longest", type=_positive, default=10, help="rows of longest holds")
+    report.set_defaults(handler=cmd_report)
+    return report
+
+
+def _rules(path: Path | None) -> RuleConfig:
+    if path is None:
+        return RuleConfig()
+    try:
+        return rules_from_yaml(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SourceError(f"cannot read rules file {path}: {exc.strerror}") from None
+    except RuleConfigError as exc:
+        raise SourceError(f"{path}: {exc}") from None
+
+
+def _query(args: argparse.Namespace) -> ReportQuery:
+    if args.end < args.start:
+        raise SourceError(f"--to {args.end} is before --from {args.start}")
+    if args.events is not None and args.alerts is not None:
+        raise SourceError("--alerts goes with --episodes; --events gives its own alerts")
+    suites = tuple(s.strip() for s in args.childrens_suites.split(",") if s.strip())
+    return ReportQuery(
+        start=args.start,
+        end=args.end,
+        local_authority=args.la,
+        suite=args.suite,
+        childrens_suites=suites,
+        suppress=not args.no_suppress,
+        longest=args.longest,
+    )
+
+
+def _progress(path: Path, lines: list[bytes]) -> list[bytes]:
+    print(f"report: read {len(lines):,} lines of {path}", file=sys.stderr)
+    return lines
+
+
+def make_report(args: argparse.Namespace) -> Report:
+    query = _query(args)
+    rules = _rules(args.rules)
+    if args.events is not None:
+        lines = _progress(args.events, read_lines(args.events))
+        print("report: replaying the events", file=sys.stderr)
+        summaries, alerts = summaries_from_events(lines, rules)
+    else:
+        summaries = episodes_from(
+            args.episodes, _progress(args.episodes, read_lines(args.episodes))
+        )
+        alerts = []
+        if args.alerts is not None:
+            alerts = alerts_from(args.alerts, _progress(args.alerts, read_lines(args.alerts)))
+    print(f"report: {len(summaries):,} episodes, {len(alerts):,} alert records", file=sys.stderr)
+    now = datetime.now(UTC).astimezone(ZoneInfo(rules.time_zones.default))
+    try:
+        return build_report(summaries, alerts, query, rules, now)
+    except ValueError as exc:  # a summary's time that is not RFC 3339
+        raise SourceError(f"bad episode data: {exc}") from None
+
+
+def render(report: Report, fmt: str) -> bytes:
+    from custodywatch.report.render_html import render_html
+
+    if fmt == "csv":
+        from custodywatch.report.render_csv import render_csv_zip
+
+        return render_csv_zip(report)
+    html = render_html(report)
+    if fmt == "html":
+        return html.encode("utf-8")
+    from custodywatch.report.render_pdf import render_pdf
+
+    print("report: printing the PDF with Chromium", file=sys.stderr)
+    return render_pdf(html)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from custodywatch.report.render_pdf import PdfError
+
+    try:
+        report = make_report(args)
+        data = render(report, args.format)
+    except (SourceError, PdfError) as exc:
+        print(f"custodywatch: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    try:
+        args.out.write_bytes(data)
+    except OSError as exc:
+        print(f"custodywatch: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return USAGE_ERROR
+    edition = "suppressed" if report.query.suppress else "not suppressed"
+    print(
+        f"report: {len(report.tables())} tables, small numbers {edition}, "
+        f"{len(data):,} bytes to {args.out}",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,61 @@
+"""Where a report's episodes and alerts come from: JSONL files written by replay
+(`--episodes`, `--alerts`), or an events file replayed here (`--events`).
+
+Errors name the file and line and what was wrong, never the line's content
+(it may hold a person's details).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from custodywatch.contract.alerts import ALERT_ADAPTER, AlertRecord
+from custodywatch.contract.episodes import EPISODE_ADAPTER, EpisodeSummary
+from custodywatch.core.config import RuleConfig
+from custodywatch.replay import replay_summaries
+
+T = TypeVar("T")
+
+
+class SourceError(Exception):
+    """A source cannot be read; the message is one line for a person."""
+
+
+def read_lines(path: Path) -> list[bytes]:
+    try:
+        with path.open("rb") as handle:
+            return handle.readlines()
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _parse(path: Path, lines: Iterable[bytes], adapter: TypeAdapter[T], what: str) -> Iterator[T]:
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield adapter.validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors(include_input=False)[0]
+            where = ".".join(str(p) for p in first["loc"]) or "line"
+            raise SourceError(f"{path}:{number}: not {what} ({where}: {first['msg']})") from None
+
+
+def episodes_from(path: Path, lines: Iterable[bytes]) -> list[EpisodeSummary]:
+    return list(_parse(path, lines, EPISODE_ADAPTER, "an episode summary"))
+
+
+def alerts_from(path: Path, lines: Iterable[bytes]) -> list[AlertRecord]:
+    return list(_parse(path, lines, ALERT_ADAPTER, "an alert record"))
+
+
+def summaries_from_events(
+    lines: Iterable[bytes], rules: RuleConfig
+) -> tuple[list[EpisodeSummary], list[AlertRecord]]:
+    """Replay an events file and return its episode summaries and standing alerts."""
+    result, summaries = replay_summaries(lines, rules)
+    return summaries, list(result.alerts)
