@@ -16,6 +16,7 @@ each test) owns its own. Series, all prefixed `custodywatch_`:
 | `custodywatch_open_deadlines` | gauge | — |
 | `custodywatch_alert_latency_seconds` | histogram | — |
 | `custodywatch_consumer_lag` | gauge | `partition` (messages behind the high watermark) |
+| `custodywatch_partition_restore_seconds` | histogram | — (time to rebuild a partition from its changelog) |
 | `custodywatch_notifications_delivered_total` | counter | `channel`, `kind` |
 | `custodywatch_notification_attempts_failed_total` | counter | `channel`, `reason` (failure class) |
 | `custodywatch_notifications_given_up_total` | counter | `channel` |
@@ -181,6 +182,13 @@ class PrometheusObserver:
             namespace=PREFIX,
             registry=registry,
         )
+        self._restore = Histogram(
+            "partition_restore_seconds",
+            "Time to rebuild a claimed partition's engine from its changelog.",
+            namespace=PREFIX,
+            registry=registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+        )
         self._delivered = Counter(
             "notifications_delivered",
             "Notifications delivered to their receivers, by channel and kind.",
@@ -271,6 +279,9 @@ class PrometheusObserver:
         for partition, lag in lags.items():
             self._consumer_lag.labels(partition=str(partition)).set(lag)
         self._lag_partitions = set(lags)
+
+    def partition_restored(self, seconds: float) -> None:
+        self._restore.observe(seconds)
 
     def notification_delivered(self, channel: str, kind: str) -> None:
         self._delivered.labels(channel=channel, kind=kind).inc()

@@ -34,6 +34,9 @@ class Observer(Protocol):
     def set_consumer_lag(self, lags: Mapping[int, int]) -> None:
         """Lag per partition this worker owns now (others are dropped)."""
 
+    def partition_restored(self, seconds: float) -> None:
+        """A partition's engine was rebuilt from its changelog in this long."""
+
     def notification_delivered(self, channel: str, kind: str) -> None:
         """A notification reached its receiver (webhook, email or kafka)."""
 
@@ -71,6 +74,9 @@ class NullObserver:
         pass
 
     def set_consumer_lag(self, lags: Mapping[int, int]) -> None:
+        pass
+
+    def partition_restored(self, seconds: float) -> None:
         pass
 
     def notification_delivered(self, channel: str, kind: str) -> None:

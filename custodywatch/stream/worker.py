@@ -3,8 +3,9 @@
 Per assigned partition p of the events topic the worker keeps one `Engine`
 and one transactional producer (transactional.id = group/events-topic/p).
 Everything a batch causes is committed in ONE Kafka transaction: the alerts,
-the dead letters, the changed episode states (compacted changelog topic,
-partition p) and the consumer offsets. So after SIGKILL, restart or rebalance
+the dead letters, the summaries of the changed episodes (compacted
+`custody.episodes.v1`, for the store and reports), the changed episode states
+(compacted changelog topic, partition p) and the consumer offsets. So after SIGKILL, restart or rebalance
 the state and the offsets agree, and an alert is either published and
 recorded as fired, or neither: each alert exactly once under read_committed.
 
@@ -45,6 +46,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from custodywatch.config import ClockMode, Settings
 from custodywatch.contract.alerts import ALERT_ADAPTER, AlertRecord
+from custodywatch.contract.episodes import EPISODE_ADAPTER
 from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
@@ -157,9 +159,18 @@ class Worker:
             max_batch_size=262_144,  # a full 16 KB default batch blocks the send
         )
         await producer.start()  # init_transactions fences any zombie with this id
+        started = time.monotonic()
         engine = await restore_engine(self.settings, self.rules, p)
+        restored_s = time.monotonic() - started
+        self.observer.partition_restored(restored_s)
         self.tasks[p] = PartitionTask(p, engine, producer)
-        log.info("partition %d claimed: %d open episodes", p, len(engine.episodes))
+        log.info(
+            "partition %d claimed: %d open episodes, %d ended remembered, restored in %.2f s",
+            p,
+            len(engine.episodes),
+            len(engine.closed),
+            restored_s,
+        )
 
     async def _release(self, partitions: Iterable[int]) -> None:
         async with self._busy, self._claiming:
@@ -332,7 +343,16 @@ class Worker:
         self.observer.event_rejected(reject.reason.value)
 
     async def _flush_state(self, task: PartitionTask) -> None:
+        """The changed episodes' summaries and durable states, and the partition clock."""
         engine = task.engine
+        live = self.settings.clock_mode is ClockMode.WALL
+        as_of = self.now_us() if live else engine.clock
+        for summary in engine.episode_summaries(engine.dirty, as_of):
+            await task.producer.send(
+                self.topics.episodes,
+                key=summary.custody_record_id.encode(),
+                value=EPISODE_ADAPTER.dump_json(summary),
+            )
         if engine.clock != task.clock_flushed:  # restored with the partition (too_old needs it)
             await task.producer.send(
                 self.topics.state,
@@ -443,6 +463,7 @@ async def restore_engine(settings: Settings, rules: RuleConfig, partition: int) 
         rules,
         closed_retention_us=settings.closed_retention_us,
         future_skew_us=settings.future_skew_us,
+        keep_ended=True,  # each ended episode's final summary is published once
     )
     clock = latest.pop(CLOCK_KEY, None)
     for rid, value in latest.items():
@@ -467,6 +488,8 @@ async def ensure_topics(settings: Settings) -> None:
                 (topics.clock, {}),
                 (topics.alerts, {}),
                 (topics.dead_letter, {}),
+                (topics.episodes, {"cleanup.policy": "compact"}),
+                (topics.notifications, {}),
                 # Compacted; hourly segments so the cleaner can drop forgotten episodes.
                 (
                     topics.state,
