@@ -25,7 +25,7 @@ Usage::
 """
 
 from custodywatch.localkafka.broker import KafkaStartError, LocalKafka, free_port, open_kafka
-from custodywatch.localkafka.connection import KafkaConnection
+from custodywatch.localkafka.connection import KafkaConnection, KafkaSettingsError
 from custodywatch.localkafka.fetch import (
     DEFAULT_KAFKA_VERSION,
     KafkaToolMissingError,
@@ -37,6 +37,7 @@ from custodywatch.localkafka.fetch import (
 __all__ = [
     "DEFAULT_KAFKA_VERSION",
     "KafkaConnection",
+    "KafkaSettingsError",
     "KafkaStartError",
     "KafkaToolMissingError",
     "LocalKafka",
