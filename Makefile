@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed
 CORE_SOURCES := $(wildcard custodywatch/core/*.py)
 CORE_BUILD   := build/core.stamp
 
+# Plain `make`: the venv if needed, then the core rebuilt if any of its sources changed.
+.DEFAULT_GOAL := core
+
 .PHONY: demo test lint unit unit-interpreted integration bench schemas core clean-core clean
 
 $(STAMP): pyproject.toml

@@ -21,7 +21,9 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from custodywatch.localkafka.broker import KafkaStartError
 from custodywatch.localkafka.connection import ENV_BOOTSTRAP, KafkaSettingsError
+from custodywatch.localkafka.fetch import KafkaToolMissingError
 
 _T = TypeVar("_T")
 
@@ -95,6 +97,8 @@ def explain(
         return Failure(str(exc), USAGE)
     if isinstance(exc, ValidationError):
         return Failure(settings_message(exc), USAGE)
+    if isinstance(exc, KafkaStartError | KafkaToolMissingError):
+        return Failure(f"the local Kafka broker did not start: {exc}", UNAVAILABLE)
     if isinstance(exc, KafkaConnectionError):
         reason = f" ({connect_error})" if connect_error else ""
         return Failure(
