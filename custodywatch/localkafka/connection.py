@@ -130,9 +130,12 @@ class KafkaConnection:
         """The TLS context: the CA file when given, else the system trust store."""
         try:
             return ssl.create_default_context(cafile=self.ssl_cafile)
-        except (OSError, ssl.SSLError) as exc:
-            # ssl's own FileNotFoundError does not say which file it looked for.
-            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+        except ssl.SSLError as exc:
             raise KafkaSettingsError(
-                f"{ENV_SSL_CAFILE}: cannot load CA file {self.ssl_cafile}: {reason}"
+                f"{ENV_SSL_CAFILE}: {self.ssl_cafile} is not a PEM CA certificate ({exc.reason})"
+            ) from None
+        except OSError as exc:
+            # ssl's own FileNotFoundError does not say which file it looked for.
+            raise KafkaSettingsError(
+                f"{ENV_SSL_CAFILE}: cannot load CA file {self.ssl_cafile}: {exc.strerror}"
             ) from None
