@@ -14,6 +14,7 @@ anything, names included.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Callable
@@ -70,25 +71,28 @@ async def tail(
     from_end: bool = False,
 ) -> int:
     """Print each committed record of `topic` (rendered); returns how many."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
-        **settings.kafka.client_kwargs(), isolation_level="read_committed", enable_auto_commit=False
+        **settings.kafka.client_kwargs(),
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        auto_offset_reset="latest" if from_end else "earliest",
     )
     await consumer.start()
     shown = 0
     try:
+        # Checked before subscribing, which could create the topic on a broker
+        # that auto-creates topics.
         if topic not in await consumer.topics():
             raise SettingsError(
                 f"topic {topic} does not exist on {settings.kafka.bootstrap_servers} "
                 "(has a worker run against this cluster, with these CUSTODYWATCH_TOPIC_* settings?)"
             )
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        if from_end:
-            await consumer.seek_to_end(*partitions)
-        else:
-            await consumer.seek_to_beginning(*partitions)
+        consumer.subscribe([topic])  # no group: every partition, nothing committed
+        while not consumer.assignment():
+            await asyncio.sleep(0.05)
+        partitions = sorted(consumer.assignment())
         ends = await consumer.end_offsets(partitions)
 
         async def more() -> bool:
