@@ -90,7 +90,8 @@ async def tail(
                 "(has a worker run against this cluster, with these CUSTODYWATCH_TOPIC_* settings?)"
             )
         consumer.subscribe([topic])  # no group: every partition, nothing committed
-        while not consumer.assignment():
+        # aiokafka has no event for a group-less assignment: it follows the metadata.
+        while not consumer.assignment():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         partitions = sorted(consumer.assignment())
         ends = await consumer.end_offsets(partitions)

@@ -38,7 +38,7 @@ async def _produce(kafka: KafkaConnection, topic: str, messages: list[dict[str, 
     await producer.start()
     try:
         for number, message in enumerate(messages):
-            await producer.send_and_wait(topic, partition=number % 2, **message)  # type: ignore[arg-type]
+            await producer.send_and_wait(topic, partition=number % 2, **message)
     finally:
         await producer.stop()
 
