@@ -224,9 +224,10 @@ def _banner(options: DemoOptions, bootstrap: str, port: int) -> str:
         f"broker {bootstrap}; worker running (event time); "
         f"metrics on http://127.0.0.1:{port}/metrics\n"
         f"streaming arrivals over {options.hours:g} simulated hours from "
-        f"{START:%a %d %b %H:%M} at {options.speed:g}x; each detention runs on to its end "
-        f"(remands wait for Monday's court), so the clock runs past that; quiet stretches "
-        f"are fast-forwarded. Ctrl-C stops early. Alerts (time, suite, custody record):"
+        f"{START:%a %d %b %H:%M} at {options.speed:g}x, and each detention on to its end\n"
+        f"(a child refused bail may wait for Monday's court, so the clock runs on past them;\n"
+        f"quiet stretches are fast-forwarded). Ctrl-C stops early.\n"
+        f"alerts (time, suite, custody record, rule/stage):"
     )
 
 
@@ -254,8 +255,8 @@ def _summary(
     print(f"rejected to the dead-letter topic: {sum(rejected.values())}", file=out)
     if rejected:
         print(
-            "  (deliberate producer mistakes the simulator mixes in, e.g. broken JSON: each is\n"
-            "   set aside with its reason and the stream goes on; `custodywatch dlq tail` reads them)",
+            "  (deliberate producer mistakes the simulator mixes in, e.g. broken JSON: each is set\n"
+            "   aside with its reason and the stream goes on; live, `custodywatch dlq tail` shows them)",
             file=out,
         )
     for reason, count in sorted(rejected.items()):
