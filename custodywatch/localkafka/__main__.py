@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("fetch", help="download the broker jars from Maven Central")
     start = sub.add_parser("start", help="run a broker in the foreground until Ctrl-C")
     start.add_argument("--port", type=int, default=None, help="client port (default: free)")
-    start.add_argument("--controller-port", type=int, default=None)
+    start.add_argument(
+        "--controller-port", type=int, default=None, help="KRaft controller port (default: free)"
+    )
     start.add_argument("--heap", default="512m", help="JVM max heap (default 512m)")
     start.add_argument("--timeout", type=float, default=60.0, help="startup timeout, s")
     args = parser.parse_args(argv)
