@@ -6,11 +6,11 @@
 - ``json``: one object per line: ``ts``, ``level``, ``logger``, ``message``, and
   any ``extra=`` fields of the call (ids, counts, reason codes; never personal data).
 
-It also keeps aiokafka's logs to what a person should see: never below INFO
-(at DEBUG aiokafka logs SASL PLAIN credentials in clear), without the
-coordinator lookups that fail and are retried while a consumer group forms,
-and with "Unable connect to ..." kept back for the one-line error that
-`custodywatch.errors` prints (`last_connect_error()`).
+It also keeps aiokafka's logs to what a person should see: WARNING and up
+(INFO when we log at DEBUG; never its DEBUG, which logs SASL PLAIN credentials
+in clear), without the errors it retries at once while a group forms or a new
+topic gets its leaders, and with "Unable connect to ..." kept back for the
+one-line error that `custodywatch.errors` prints (`last_connect_error()`).
 
 May import the standard library only.
 """
@@ -21,7 +21,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 FORMATS = ("text", "json")
 LEVELS = ("debug", "info", "warning", "error")
@@ -60,16 +60,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-class _CoordinatorRetries(logging.Filter):
-    """Drop 'Group Coordinator Request failed' for retriable errors: aiokafka logs
-    one at ERROR every retry while a new group forms, then succeeds. A worker that
-    never joins shows as consumer lag on the dashboard."""
+class _Retries(logging.Filter):
+    """Drop aiokafka's ERROR lines for retriable errors that it retries at once:
+    a coordinator lookup while a new group forms, an offset lookup while a new
+    topic's leaders are elected. They come every retry, then it succeeds; a
+    worker that never gets going shows as consumer lag on the dashboard."""
+
+    # message template -> position of the error among its arguments
+    RETRIED: ClassVar[dict[str, int]] = {
+        "Group Coordinator Request failed: %s": 0,
+        "Failed fetch offsets from %s: %s": 1,
+    }
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg != "Group Coordinator Request failed: %s" or not record.args:
+        at = self.RETRIED.get(str(record.msg))
+        if at is None or not isinstance(record.args, tuple) or len(record.args) <= at:
             return True
-        error = record.args[0] if isinstance(record.args, tuple) else None
-        return not getattr(error, "retriable", False)
+        return not getattr(record.args[at], "retriable", False)
 
 
 class _ConnectFailures(logging.Filter):
@@ -102,8 +109,13 @@ def setup_logging(fmt: str = "text", level: str = "info") -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     aiokafka = logging.getLogger("aiokafka")
-    aiokafka.setLevel(max(root.level, logging.INFO))  # never DEBUG: credentials
-    _add_once(logging.getLogger("aiokafka.consumer.group_coordinator"), _CoordinatorRetries())
+    # Its INFO lines (group joins, assignments) only when we debug; never its
+    # DEBUG lines, which carry SASL PLAIN credentials.
+    aiokafka.setLevel(
+        logging.INFO if root.level <= logging.DEBUG else max(root.level, logging.WARNING)
+    )
+    for name in ("aiokafka.consumer.group_coordinator", "aiokafka.consumer.fetcher"):
+        _add_once(logging.getLogger(name), _Retries())
     _add_once(aiokafka, _ConnectFailures())  # aiokafka/client.py logs as "aiokafka"
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from custodywatch.config import Topics
 from custodywatch.localkafka import KafkaConnection, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,21 +135,30 @@ def test_ctrl_c_of_a_command_is_one_line_and_130() -> None:
 
 
 @pytest.mark.kafka
-def test_a_worker_start_logs_no_error_while_its_group_forms(kafka: KafkaConnection) -> None:
+def test_a_worker_start_logs_no_error_while_its_group_forms(
+    kafka: KafkaConnection, unique_topic: str
+) -> None:
+    """A new group on new topics: the coordinator and the partition leaders are
+    "not available" for a moment, and aiokafka retries."""
+    topics = {
+        f"CUSTODYWATCH_TOPIC_{name.upper()}": value
+        for name, value in Topics.prefixed(unique_topic).model_dump().items()
+    }
     env = {
         **_env(CUSTODYWATCH_KAFKA_BOOTSTRAP=kafka.bootstrap_servers),
+        **topics,
         "CUSTODYWATCH_METRICS_PORT": "0",
-        "CUSTODYWATCH_GROUP_ID": f"cw-test-group-{free_port()}",
+        "CUSTODYWATCH_GROUP_ID": unique_topic,
         "CUSTODYWATCH_CLOCK_MODE": "event",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "custodywatch.cli", "worker", "--log-format", "json"],
         env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
-    time.sleep(15)  # joins a new group: the coordinator is "not available" for a moment
+    time.sleep(15)  # long enough to create the topics, join and claim every partition
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert '"level": "ERROR"' not in err, err
     assert "GroupCoordinatorNotAvailable" not in err
-    assert "worker starting" in err
+    assert "worker starting" in err and "claimed" in err  # it got as far as its partitions

@@ -27,7 +27,10 @@ def _alert(record: str, due: str, state: str = "raised") -> dict[str, object]:
     }  # fmt: skip
 
 
-async def _produce(kafka: KafkaConnection, topic: str, messages: list[dict[str, object]]) -> None:
+async def _produce(
+    kafka: KafkaConnection, topic: str, messages: list[dict[str, object]], partition: int = 0
+) -> None:
+    """Onto one partition, so that the order read back is the order written."""
     admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
@@ -37,8 +40,8 @@ async def _produce(kafka: KafkaConnection, topic: str, messages: list[dict[str, 
     producer = AIOKafkaProducer(**kafka.client_kwargs())
     await producer.start()
     try:
-        for number, message in enumerate(messages):
-            await producer.send_and_wait(topic, partition=number % 2, **message)
+        for message in messages:
+            await producer.send_and_wait(topic, partition=partition, **message)
     finally:
         await producer.stop()
 

@@ -7,7 +7,11 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from aiokafka.errors import GroupAuthorizationFailedError, GroupCoordinatorNotAvailableError
+from aiokafka.errors import (
+    GroupAuthorizationFailedError,
+    GroupCoordinatorNotAvailableError,
+    NotLeaderForPartitionError,
+)
 
 from custodywatch.logs import last_connect_error, setup_logging
 
@@ -60,13 +64,24 @@ def test_aiokafka_never_logs_below_info_even_at_debug(stderr: _Stderr) -> None:
     assert "secret" not in err and "ours at debug" in err
 
 
-def test_coordinator_retries_while_a_group_forms_are_dropped(stderr: _Stderr) -> None:
+def test_errors_retried_while_a_group_forms_are_dropped(stderr: _Stderr) -> None:
     setup_logging("text", "info")
     coordinator = logging.getLogger("aiokafka.consumer.group_coordinator")
     coordinator.error("Group Coordinator Request failed: %s", GroupCoordinatorNotAvailableError())
+    fetcher = logging.getLogger("aiokafka.consumer.fetcher")
+    fetcher.error("Failed fetch offsets from %s: %s", 1, NotLeaderForPartitionError())
     assert stderr.getvalue() == ""
     coordinator.error("Group Coordinator Request failed: %s", GroupAuthorizationFailedError())
     assert "GroupAuthorizationFailedError" in stderr.getvalue()  # not retriable: kept
+
+
+def test_aiokafka_info_lines_only_when_we_debug(stderr: _Stderr) -> None:
+    setup_logging("text", "info")
+    logging.getLogger("aiokafka.consumer.group_coordinator").info("Joined group 'g'")
+    assert stderr.getvalue() == ""
+    setup_logging("text", "debug")
+    logging.getLogger("aiokafka.consumer.group_coordinator").info("Joined group 'g'")
+    assert "Joined group" in stderr.getvalue()
 
 
 def test_bootstrap_failures_are_kept_for_the_one_line_error(stderr: _Stderr) -> None:
