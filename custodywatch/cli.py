@@ -349,6 +349,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"custodywatch: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    except BrokenPipeError:  # e.g. `alerts tail | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # a quiet exit flush
+        return 0
     except (Exception, KeyboardInterrupt) as exc:
         failure = explain(exc, getattr(args, "bootstrap", None), last_connect_error())
         if failure is None:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from custodywatch.config import Settings
+from custodywatch.config import Settings, Topics
 from custodywatch.errors import SettingsError, run_async
 
 LOCAL = ZoneInfo("Europe/London")
@@ -112,20 +112,12 @@ async def tail(
     return shown
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _run(args: argparse.Namespace, topic_of: Callable[[Topics], str], render: Render) -> int:
     settings = Settings.from_env()
     args.bootstrap = settings.kafka.bootstrap_servers  # named in a connection error
-    return settings
-
-
-def _run(args: argparse.Namespace, topic: str, render: Render) -> int:
-    settings = _settings(args)
+    topic = args.topic or topic_of(settings.topics)
     try:
-        run_async(
-            tail(
-                settings, args.topic or topic, render, sys.stdout, not args.no_follow, args.from_end
-            )
-        )
+        run_async(tail(settings, topic, render, sys.stdout, not args.no_follow, args.from_end))
     except KeyboardInterrupt:  # the way to stop following: not an error
         return 0
     return 0
@@ -135,7 +127,7 @@ def cmd_alerts_tail(args: argparse.Namespace) -> int:
     def render(record: Any) -> str:
         return record.value.decode() if args.json else alert_line(json.loads(record.value))
 
-    return _run(args, _settings(args).topics.alerts, render)
+    return _run(args, lambda topics: topics.alerts, render)
 
 
 def cmd_dlq_tail(args: argparse.Namespace) -> int:
@@ -143,7 +135,7 @@ def cmd_dlq_tail(args: argparse.Namespace) -> int:
         fields = dead_letter_fields(record, args.raw)
         return json.dumps(fields, ensure_ascii=False) if args.json else dead_letter_line(fields)
 
-    return _run(args, _settings(args).topics.dead_letter, render)
+    return _run(args, lambda topics: topics.dead_letter, render)
 
 
 def _common(parser: argparse.ArgumentParser, what: str) -> None:

@@ -54,6 +54,14 @@ def _tail(kafka: KafkaConnection, *args: str) -> subprocess.CompletedProcess[str
     )  # fmt: skip
 
 
+def _shell(kafka: KafkaConnection, command: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CUSTODYWATCH_KAFKA_BOOTSTRAP": kafka.bootstrap_servers}
+    return subprocess.run(
+        f"{sys.executable} -m custodywatch.cli {command}",
+        shell=True, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
 async def test_alerts_tail_prints_every_alert_then_stops(
     kafka: KafkaConnection, unique_topic: str
 ) -> None:
@@ -101,3 +109,13 @@ def test_a_topic_that_does_not_exist_is_one_line(kafka: KafkaConnection) -> None
     assert done.returncode == 2
     assert done.stderr.startswith("custodywatch: topic cw-test-no-such-topic does not exist")
     assert "Traceback" not in done.stderr
+
+
+async def test_alerts_tail_into_head_ends_quietly(
+    kafka: KafkaConnection, unique_topic: str
+) -> None:
+    alerts = [_alert(f"CR{n}", "2026-03-02T00:00:00+00:00") for n in range(2000)]
+    await _produce(kafka, unique_topic, [{"value": json.dumps(a).encode()} for a in alerts])
+    done = _shell(kafka, f"alerts tail --topic {unique_topic} | head -n 2")
+    assert len(done.stdout.splitlines()) == 2
+    assert done.stderr == "", done.stderr
