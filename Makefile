@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed
 CORE_SOURCES := $(wildcard custodywatch/core/*.py)
 CORE_BUILD   := build/core.stamp
 
+# Plain `make`: the venv if needed, then the core rebuilt if any of its sources changed.
+.DEFAULT_GOAL := core
+
 .PHONY: demo test lint unit unit-interpreted integration bench schemas core clean-core clean
 
 $(STAMP): pyproject.toml
@@ -43,7 +46,7 @@ test: lint unit-interpreted $(CORE_BUILD)
 # Docker image run): a copy of the package without its compiled modules.
 unit-interpreted: $(STAMP)
 	rm -rf build/interpreted && mkdir -p build/interpreted
-	cp -r custodywatch build/interpreted/
+	cp -r custodywatch schemas build/interpreted/   # laid out as a checkout: schemas/ beside the package
 	rm -f build/interpreted/custodywatch/core/*.so
 	PYTHONPATH=build/interpreted $(BIN)/python -P -c \
 		'import custodywatch as c; assert c.core_build() == "interpreted", c.__file__'

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from types import TracebackType
 
 
 def core_build() -> str:
@@ -24,10 +26,25 @@ def stale_compiled_modules(package: Path) -> list[str]:
     return sorted(stale)
 
 
+class StaleCoreError(ImportError):
+    """A compiled core module is older than its source."""
+
+
+def _one_line(
+    kind: type[BaseException], error: BaseException, traceback: TracebackType | None
+) -> None:
+    if isinstance(error, StaleCoreError):
+        print(f"custodywatch: {error}", file=sys.stderr)
+    else:
+        sys.__excepthook__(kind, error, traceback)
+
+
 # Python imports a compiled module in preference to its source, so an edit made
-# after `make core` would silently not run. Refuse instead.
+# after `make core` would silently not run. Refuse instead; a command stops with
+# the one line (not a traceback), while importers such as pytest see the ImportError.
 if _stale := stale_compiled_modules(Path(__file__).with_name("core")):
-    raise ImportError(
+    sys.excepthook = _one_line
+    raise StaleCoreError(
         f"custodywatch/core/{', '.join(_stale)} changed after the core was compiled: "
         "run `make core` to rebuild it, or `make clean-core` to run it interpreted"
     )

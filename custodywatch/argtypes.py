@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 _N = TypeVar("_N", int, float)
@@ -17,7 +17,9 @@ def timestamp(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an RFC 3339 timestamp: {text!r}") from None
     if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"timestamp needs an offset, e.g. {text}+00:00")
+        # Suggest the full form: '2026-03-01+00:00' (a date with an offset) is not valid.
+        example = moment.replace(tzinfo=UTC).isoformat()
+        raise argparse.ArgumentTypeError(f"timestamp needs an offset, e.g. {example}")
     return moment
 
 
@@ -49,4 +51,12 @@ def fraction(text: str) -> float:
     value = _number(text, float, "a number")
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1): {text!r}")
+    return value
+
+
+def port(text: str) -> int:
+    """A TCP port, 0 to 65535 (0: any free port), or a usage error."""
+    value = _number(text, int, "a port number")
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535: {text!r}")
     return value

@@ -24,7 +24,8 @@ async def run_worker(settings: Settings, rules: RuleConfig) -> None:
     server = None
     if settings.metrics_port is not None:
         server = serve_metrics(registry, settings.metrics_host, settings.metrics_port)
-        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
+        # server.port, not the setting: with port 0 the system chose one.
+        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, server.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

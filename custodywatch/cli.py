@@ -1,22 +1,31 @@
-"""Command line: `custodywatch replay | schemas export | ...`.
+"""Command line: `custodywatch replay | worker | demo | alerts tail | ...`.
 
 Usage errors and unreadable inputs exit 2 with a one-line reason; a processed
-file exits 0 whatever it contained.
+file exits 0 whatever it contained. `main` is the one place where known failures
+(bad settings, an unreachable broker, a port in use, Ctrl-C) become one line on
+stderr and an exit code (see `custodywatch.errors`); a person never sees a
+traceback for them.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from custodywatch.argtypes import positive_float, timestamp
+from pydantic import ValidationError
+
+from custodywatch.argtypes import port, positive_float, timestamp
+from custodywatch.config import Settings
 from custodywatch.contract.alerts import AlertRecord
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
+from custodywatch.errors import SettingsError, explain, run_async, settings_message
+from custodywatch.logs import FORMATS, LEVELS, last_connect_error, setup_logging
 from custodywatch.replay import (
     alert_dicts,
     episode_dicts,
@@ -26,6 +35,7 @@ from custodywatch.replay import (
 )
 from custodywatch.report.cli import add_parsers as add_report_parsers
 from custodywatch.sim.cli import add_parsers as add_simulator_parsers
+from custodywatch.stream.tail import add_tail_parsers
 
 USAGE_ERROR = 2
 
@@ -42,9 +52,26 @@ def load_rules(path: Path | None) -> RuleConfig:
     except OSError as exc:
         raise UsageError(f"cannot read rules file {path}: {exc.strerror}") from None
     try:
-        return rules_from_yaml(text)
+        rules = rules_from_yaml(text)
     except RuleConfigError as exc:
         raise UsageError(f"{path}: {exc}") from None
+    import yaml
+
+    if yaml.safe_load(text) is None:  # the defaults, but surely not what was meant
+        raise UsageError(f"{path}: the rules file is empty (leave out --rules for the defaults)")
+    return rules
+
+
+def settings_from_env(args: argparse.Namespace, **overrides: object) -> Settings:
+    """The environment's settings, or one line naming the bad variable. The TLS
+    context is built once here, so a bad CA file is refused before anything starts."""
+    try:
+        settings = Settings.from_env(None, **overrides)
+    except ValidationError as exc:
+        raise SettingsError(settings_message(exc)) from None
+    args.bootstrap = settings.kafka.bootstrap_servers  # named in a connection error
+    settings.kafka.client_kwargs()
+    return settings
 
 
 def _timestamp_us(text: str) -> int:
@@ -70,22 +97,36 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    with tqdm(total=len(lines), unit="ev", desc="replay", file=sys.stderr, disable=None) as bar:
-        if args.episodes is None:  # ended episodes need not be kept for their summaries
-            result = replay_lines(lines, rules, until=args.until, progress=bar)
-        else:
-            result, summaries = replay_summaries(lines, rules, until=args.until, progress=bar)
-            with _open_out(args.episodes) as episodes_out:
-                write_jsonl(episode_dicts(summaries), episodes_out)
+    # Every output is opened first: an unwritable path fails before any work.
     out = _open_out(args.out)
+    opened: list[IO[str]] = []
     try:
-        write_jsonl(alert_dicts(result.history if args.history else result.alerts), out)
-    finally:
+        for path in (args.rejects, args.episodes):
+            if path is not None:
+                opened.append(_open_out(path))
+    except UsageError:
+        for handle in (out, *opened):
+            if handle is not sys.stdout:
+                handle.close()
         if out is not sys.stdout:
             out.close()
-    if args.rejects is not None:
-        with _open_out(args.rejects) as rejects_out:
+        raise
+    rejects_out = opened.pop(0) if args.rejects is not None else None
+    episodes_out = opened.pop(0) if args.episodes is not None else None
+    try:
+        with tqdm(total=len(lines), unit="ev", desc="replay", file=sys.stderr, disable=None) as bar:
+            if episodes_out is None:  # ended episodes need not be kept for their summaries
+                result = replay_lines(lines, rules, until=args.until, progress=bar)
+            else:
+                result, summaries = replay_summaries(lines, rules, until=args.until, progress=bar)
+                write_jsonl(episode_dicts(summaries), episodes_out)
+        write_jsonl(alert_dicts(result.history if args.history else result.alerts), out)
+        if rejects_out is not None:
             write_jsonl((r.to_json() for r in result.rejects), rejects_out)
+    finally:
+        for handle in (out, rejects_out, episodes_out):
+            if handle is not None and handle is not sys.stdout:
+                handle.close()
 
     reasons = ", ".join(f"{k}={v}" for k, v in sorted(result.reject_counts().items()))
     print(
@@ -95,6 +136,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"({_states(result.history)})",
         file=sys.stderr,
     )
+    if result.rejects and args.rejects is None:
+        hint = (
+            "no line was a valid event: is this a JSONL file of custody events? "
+            if len(result.rejects) == result.events
+            else ""
+        )
+        print(f"replay: {hint}--rejects PATH writes each rejected line and why", file=sys.stderr)
     return 0
 
 
@@ -104,78 +152,76 @@ def _states(history: list[AlertRecord]) -> str:
 
 
 def cmd_schemas_export(args: argparse.Namespace) -> int:
-    from custodywatch.schemas import drift, export
+    from custodywatch.schemas import default_dir, drift, export
 
+    directory: Path = args.dir or default_dir()
     if args.check:
-        stale = drift(args.dir)
+        if not directory.is_dir():
+            raise UsageError(
+                f"no schemas directory at {directory}: run from the repository root, or pass --dir"
+            )
+        drifted = drift(directory)
+        missing = [name for name in drifted if not (directory / name).is_file()]
+        stale = [name for name in drifted if name not in missing]
+        if missing:
+            print(f"schemas missing from {directory}: {', '.join(missing)}", file=sys.stderr)
         if stale:
-            print(f"schemas out of date: {', '.join(stale)}", file=sys.stderr)
+            print(f"schemas out of date in {directory}: {', '.join(stale)}", file=sys.stderr)
+        if missing or stale:
+            print("run `custodywatch schemas export` to regenerate them", file=sys.stderr)
             return 1
-        print("schemas up to date", file=sys.stderr)
+        print(f"schemas up to date in {directory}", file=sys.stderr)
         return 0
-    for path in export(args.dir):
+    for path in export(directory):
         print(path, file=sys.stderr)
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    import asyncio
-    import logging
-
     from custodywatch.bootstrap import run_worker
-    from custodywatch.config import Settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = Settings.from_env(
-        clock_mode=args.clock_mode, rules_path=args.rules, group_id=args.group_id
+    settings = settings_from_env(
+        args, clock_mode=args.clock_mode, rules_path=args.rules, group_id=args.group_id
     )
     rules = load_rules(settings.rules_path)  # a bad file exits 2 before anything starts
-    asyncio.run(run_worker(settings, rules))
+    run_async(run_worker(settings, rules))
     return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from custodywatch.config import Settings
     from custodywatch.stream.publisher import publish_lines, send_ticks
 
     try:
         lines = args.events.read_bytes().splitlines()
     except OSError as exc:
         raise UsageError(f"cannot read {args.events}: {exc.strerror}") from None
-    settings = Settings.from_env()
-    sent = asyncio.run(publish_lines(settings, lines))
+    settings = settings_from_env(args)
+    sent = run_async(publish_lines(settings, lines))
     print(f"publish: {sent} messages to {settings.topics.events}", file=sys.stderr)
     if args.tick is not None:
-        asyncio.run(send_ticks(settings, args.tick))
+        run_async(send_ticks(settings, args.tick))
     return 0
 
 
 def cmd_tick(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from custodywatch.config import Settings
     from custodywatch.stream.publisher import send_ticks
 
-    asyncio.run(send_ticks(Settings.from_env(), args.now))
+    run_async(send_ticks(settings_from_env(args), args.now))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    import asyncio
     import logging
 
     from custodywatch.demo import DemoOptions, demo_records, run_demo
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    # A broker that has just started answers "coordinator not available" and
-    # "not enough replicas" for a moment; the clients retry. Keep the demo readable.
+    # A broker that has just started answers "not enough replicas" for a moment;
+    # the clients retry. Keep the demo's screen for the alerts.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     options = DemoOptions(
         seed=args.seed, hours=args.hours, speed=args.speed, metrics_port=args.metrics_port
     )
-    return asyncio.run(run_demo(options, demo_records(options)))
+    return run_async(run_demo(options, demo_records(options)))
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -183,22 +229,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if not args.kafka:
         code: int = args.write_file(args)
         return code
-    import asyncio
-
-    from custodywatch.config import Settings
     from custodywatch.sim.cli import config_from
     from custodywatch.sim.generator import iter_records
     from custodywatch.stream.publisher import stream_paced
     from custodywatch.stream.worker import ensure_topics
 
-    settings = Settings.from_env()
+    settings = settings_from_env(args)
     records = iter_records(config_from(args))
 
     async def send() -> int:
         await ensure_topics(settings)
         return await stream_paced(settings, records, args.speed)
 
-    sent = asyncio.run(send())
+    sent = run_async(send())
     print(f"simulate: {sent:,} events sent to {settings.topics.events}", file=sys.stderr)
     return 0
 
@@ -227,14 +270,25 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(handler=cmd_replay)
 
     demo = commands.add_parser("demo", help="broker + worker + simulated day, alerts live")
-    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
     demo.add_argument(
-        "--hours", type=positive_float, default=24.0, help="simulated hours of arrivals"
+        "--hours",
+        type=positive_float,
+        default=24.0,
+        help="simulated hours of arrivals from Friday 08:00; detentions run on (default 24)",
     )
     demo.add_argument(
-        "--speed", type=positive_float, default=1800.0, help="simulated seconds per second"
+        "--speed",
+        type=positive_float,
+        default=1800.0,
+        help="simulated seconds per real second (default 1800: an hour in 2 s)",
     )
-    demo.add_argument("--metrics-port", type=int, default=9108)
+    demo.add_argument(
+        "--metrics-port",
+        type=port,
+        default=9108,
+        help="/metrics port (default 9108; 0 or a busy port: any free one)",
+    )
     demo.set_defaults(handler=cmd_demo)
 
     worker = commands.add_parser("worker", help="run the streaming service on Kafka")
@@ -272,20 +326,75 @@ def build_parser() -> argparse.ArgumentParser:
     schemas = commands.add_parser("schemas", help="JSON Schema files of the contract")
     schema_commands = schemas.add_subparsers(dest="schemas_command", required=True)
     export = schema_commands.add_parser("export", help="write schemas/*.json from the models")
-    export.add_argument("--dir", type=Path, default=Path("schemas"))
+    export.add_argument(
+        "--dir", type=Path, help="schemas directory (default: the repository's schemas/)"
+    )
     export.add_argument("--check", action="store_true", help="exit 1 if the files drifted")
     export.set_defaults(handler=cmd_schemas_export)
+
+    alerts = commands.add_parser("alerts", help="read welfare alerts")
+    alerts_commands = alerts.add_subparsers(dest="alerts_command", required=True)
+    dlq = commands.add_parser("dlq", help="read the dead-letter topic (rejected messages)")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
+    add_tail_parsers(alerts_commands, dlq_commands)
+
+    parser.add_argument("--log-format", choices=FORMATS, default=None, help=_LOG_FORMAT_HELP)
+    parser.add_argument("--log-level", choices=LEVELS, default=None, help=_LOG_LEVEL_HELP)
+    _add_logging_options(commands)
     return parser
+
+
+_LOG_FORMAT_HELP = "text or json lines on stderr (default: $CUSTODYWATCH_LOG_FORMAT or text)"
+_LOG_LEVEL_HELP = "default: $CUSTODYWATCH_LOG_LEVEL, else info for worker, warning otherwise"
+
+
+def _add_logging_options(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """--log-format / --log-level after any (sub)command too, e.g. `worker --log-format json`."""
+    for sub in set(commands.choices.values()):
+        nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            for group in nested:
+                _add_logging_options(group)
+            continue
+        sub.add_argument(
+            "--log-format", choices=FORMATS, default=argparse.SUPPRESS, help=_LOG_FORMAT_HELP
+        )
+        sub.add_argument(
+            "--log-level", choices=LEVELS, default=argparse.SUPPRESS, help=_LOG_LEVEL_HELP
+        )
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    fmt = args.log_format or os.environ.get("CUSTODYWATCH_LOG_FORMAT", "text")
+    level = args.log_level or os.environ.get(
+        "CUSTODYWATCH_LOG_LEVEL", "info" if args.command == "worker" else "warning"
+    )
+    if fmt not in FORMATS or level.lower() not in LEVELS:
+        raise SettingsError(
+            f"CUSTODYWATCH_LOG_FORMAT must be one of {', '.join(FORMATS)} and "
+            f"CUSTODYWATCH_LOG_LEVEL one of {', '.join(LEVELS)} (got {fmt!r}, {level!r})"
+        )
+    setup_logging(fmt, level.lower())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _configure_logging(args)
         code: int = args.handler(args)
     except UsageError as exc:
         print(f"custodywatch: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    except BrokenPipeError:  # e.g. `alerts tail | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # a quiet exit flush
+        return 0
+    except (Exception, KeyboardInterrupt) as exc:
+        failure = explain(exc, getattr(args, "bootstrap", None), last_connect_error())
+        if failure is None:
+            raise  # a bug: its traceback is what a developer needs
+        print(f"custodywatch: {failure.message}", file=sys.stderr)
+        return failure.code
     return code
 
 

@@ -120,7 +120,8 @@ class Settings(BaseModel):
     clock_mode: ClockMode = ClockMode.WALL
     rules_path: Path | None = None
     metrics_host: str = "127.0.0.1"
-    metrics_port: int | None = 9108
+    metrics_port: int | None = Field(default=9108, ge=0, le=65535)
+    """0: any free port (the log shows the one bound)."""
     database_url: str = "sqlite:///custodywatch.db"
     smtp: SmtpSettings | None = None
     """None when CUSTODYWATCH_SMTP_HOST is unset: no e-mail channel."""

@@ -1,22 +1,28 @@
 """`custodywatch demo`: the whole system on one machine, in a few minutes.
 
 Starts a local Kafka broker (or uses CUSTODYWATCH_KAFKA_BOOTSTRAP), runs the
-worker in event time with /metrics, streams a simulated day of custody traffic
-time-compressed, prints alerts as they arrive, then a summary; cleans up.
+worker in event time with /metrics, streams a simulated day of arrivals
+time-compressed (their detentions run on, e.g. remands over a weekend),
+prints alerts as they arrive, then a summary; cleans up. Ctrl-C (or SIGTERM)
+stops it early: it still cleans up and prints the summary, and exits 130.
 Demo topics and group carry a run id, so a demo never mixes with real traffic.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import signal
 import sys
+import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer
@@ -25,13 +31,17 @@ from prometheus_client import CollectorRegistry
 from custodywatch.config import ClockMode, Settings, Topics
 from custodywatch.core.clock import iso
 from custodywatch.core.config import RuleConfig
-from custodywatch.localkafka import free_port, open_kafka
+from custodywatch.errors import INTERRUPTED
+from custodywatch.localkafka import KafkaConnection, free_port, open_kafka
 from custodywatch.metrics import PrometheusObserver, serve_metrics
 from custodywatch.stream.publisher import stream_paced
 from custodywatch.stream.worker import Worker, ensure_topics
 
 Record = tuple[int, bytes, bytes]
 LOCAL = ZoneInfo("Europe/London")
+START = datetime(2025, 11, 14, 8, 0, tzinfo=LOCAL)
+"""A Friday morning: the evening, the night and a weekend's remands are in view."""
+log = logging.getLogger("custodywatch.demo")
 
 
 @dataclass
@@ -52,15 +62,32 @@ def _colour(severity: str, text: str, out: TextIO) -> str:
     return f"\033[1;31m{text}\033[0m" if severity == "critical" else f"\033[33m{text}\033[0m"
 
 
-def _line(alert: dict[str, str], out: TextIO) -> str:
-    due = datetime.fromisoformat(alert["due_at"]).astimezone(LOCAL).strftime("%a %H:%M")
+def _shown_at(alert: dict[str, Any]) -> str:
+    """A raise is shown at its due time; a resolution or retraction when it happened."""
+    state = alert.get("state", "raised")
+    return str(alert["due_at"] if state == "raised" else alert["state_at"])
+
+
+def _line(alert: dict[str, Any], out: TextIO) -> str:
+    when = datetime.fromisoformat(_shown_at(alert)).astimezone(LOCAL).strftime("%a %H:%M")
     what = f"{alert['rule']}/{alert['stage']}"
-    return f"  {due}  {alert['suite_id']:<16} {_colour(alert['severity'], f'{what:<34}', out)} {alert['summary']}"
+    state = alert.get("state", "raised")
+    flag = "" if state == "raised" else f"[{state}] "
+    return (
+        f"  {when}  {alert['suite_id']:<16} {alert['custody_record_id']:<14} "
+        f"{_colour(alert['severity'], f'{what:<34}', out)} {flag}{alert['summary']}"
+    )
+
+
+def _in_time_order(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(alerts, key=lambda a: (datetime.fromisoformat(_shown_at(a)), a["alert_id"]))
 
 
 async def _watch_alerts(
     settings: Settings, seen: Counter[str], stop: asyncio.Event, out: TextIO
 ) -> None:
+    """Print alerts as they arrive, a second's worth at a time in time order
+    (partitions publish independently, so arrival order is not time order)."""
     consumer = AIOKafkaConsumer(
         settings.topics.alerts,
         **settings.kafka.client_kwargs(),
@@ -68,25 +95,71 @@ async def _watch_alerts(
         isolation_level="read_committed",
         enable_auto_commit=False,
     )
+    pending: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        for alert in _in_time_order(pending):
+            state = alert.get("state", "raised")
+            suffix = "" if state == "raised" else f" ({state})"
+            seen[f"{alert['rule']}/{alert['stage']}{suffix}"] += 1
+            print(_line(alert, out), file=out, flush=True)
+        pending.clear()
+
     await consumer.start()
     try:
+        due = time.monotonic() + 1.0
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                for record in records:
-                    alert = json.loads(record.value)
-                    seen[f"{alert['rule']}/{alert['stage']}"] += 1
-                    print(_line(alert, out), file=out, flush=True)
+            pending.extend(json.loads(r.value) for records in batch.values() for r in records)
+            if time.monotonic() >= due:
+                flush()
+                due = time.monotonic() + 1.0
     finally:
+        flush()
         await consumer.stop()
+
+
+class _Counted:
+    """The records, counting those handed to the publisher (the count on Ctrl-C)."""
+
+    def __init__(self, records: Iterable[Record]) -> None:
+        self.records, self.taken = records, 0
+
+    def __iter__(self) -> Iterator[Record]:
+        for record in self.records:
+            self.taken += 1
+            yield record
+
+
+@contextlib.contextmanager
+def _interrupts(interrupted: asyncio.Event) -> Iterator[None]:
+    """Ctrl-C and SIGTERM set `interrupted` instead of tearing the event loop down,
+    so that the demo can stop its broker and worker and still print its summary."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupted.set)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def _where(external: KafkaConnection | None) -> str:
+    if external is None:
+        return "starting a local Kafka broker"
+    return f"using the Kafka cluster at {external.bootstrap_servers} (CUSTODYWATCH_KAFKA_BOOTSTRAP)"
 
 
 async def run_demo(
     options: DemoOptions, records: Iterable[Record], out: TextIO = sys.stdout
 ) -> int:
+    """0 when the day has been streamed, 130 when interrupted (after cleaning up)."""
     run = uuid.uuid4().hex[:6]
-    print("custodywatch demo: starting a local Kafka broker ...", file=out, flush=True)
-    with open_kafka() as kafka:
+    interrupted = asyncio.Event()
+    counted = _Counted(records)
+    print(f"custodywatch demo: {_where(KafkaConnection.from_env())} ...", file=out, flush=True)
+    with _interrupts(interrupted), open_kafka() as kafka:
         topics = Topics.prefixed(f"demo-{run}")
         settings = Settings(
             kafka=kafka, topics=topics, group_id=f"demo-{run}", clock_mode=ClockMode.EVENT
@@ -94,20 +167,15 @@ async def run_demo(
         await ensure_topics(settings)
         registry = CollectorRegistry()
         worker = Worker(settings, RuleConfig(), PrometheusObserver(registry))
-        port = options.metrics_port
         try:
-            server = serve_metrics(registry, "127.0.0.1", port)
-        except OSError:
-            port = free_port()
-            server = serve_metrics(registry, "127.0.0.1", port)
-        print(
-            f"broker {kafka.bootstrap_servers}; worker running (event time); "
-            f"metrics on http://127.0.0.1:{port}/metrics\n"
-            f"streaming {options.hours:g} simulated hours at {options.speed:g}x "
-            f"(quiet stretches fast-forwarded); alerts:",
-            file=out,
-            flush=True,
+            server = serve_metrics(registry, "127.0.0.1", options.metrics_port)
+        except OSError:  # in use: the demo is still worth seeing
+            server = serve_metrics(registry, "127.0.0.1", free_port())
+        log.info(
+            "demo started",
+            extra={"run": run, "bootstrap": kafka.bootstrap_servers, "metrics_port": server.port},
         )
+        print(_banner(options, kafka.bootstrap_servers, server.port), file=out, flush=True)
         stop = asyncio.Event()
         seen: Counter[str] = Counter()
         tasks = [
@@ -115,16 +183,52 @@ async def run_demo(
             asyncio.create_task(_watch_alerts(settings, seen, stop, out)),
         ]
         try:
-            sent = await stream_paced(
-                settings, records, options.speed, _progress(out), options.quiet_gap_s
-            )
-            await asyncio.sleep(5)  # let the last ticks and alerts land
+            if not interrupted.is_set():  # e.g. Ctrl-C while the broker was starting
+                await _stream(settings, options, counted, out, interrupted)
         finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
             server.shutdown()
-        _summary(registry, sent, seen, out)
-    return 0
+        _summary(registry, counted.taken, seen, out, interrupted.is_set())
+    log.info("demo finished", extra={"run": run, "events_sent": counted.taken})
+    return INTERRUPTED if interrupted.is_set() else 0
+
+
+async def _stream(
+    settings: Settings,
+    options: DemoOptions,
+    records: Iterable[Record],
+    out: TextIO,
+    interrupted: asyncio.Event,
+) -> None:
+    """Stream the records, then give the last ticks and alerts 5 s to land;
+    either stops early when `interrupted` is set."""
+    streaming = asyncio.create_task(
+        stream_paced(settings, records, options.speed, _progress(out), options.quiet_gap_s)
+    )
+    waiting = asyncio.create_task(interrupted.wait())
+    try:
+        await asyncio.wait({streaming, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if streaming.done():
+            streaming.result()  # a failure to publish is raised here
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(interrupted.wait(), 5)
+    finally:
+        for task in (streaming, waiting):
+            task.cancel()
+        await asyncio.gather(streaming, waiting, return_exceptions=True)
+
+
+def _banner(options: DemoOptions, bootstrap: str, port: int) -> str:
+    return (
+        f"broker {bootstrap}; worker running (event time); "
+        f"metrics on http://127.0.0.1:{port}/metrics\n"
+        f"streaming arrivals over {options.hours:g} simulated hours from "
+        f"{START:%a %d %b %H:%M} at {options.speed:g}x, and each detention on to its end\n"
+        f"(a child refused bail may wait for Monday's court, so the clock runs on past them;\n"
+        f"quiet stretches are fast-forwarded). Ctrl-C stops early.\n"
+        f"alerts (time, suite, custody record, rule/stage):"
+    )
 
 
 def _progress(out: TextIO) -> Callable[[int, int], None]:
@@ -135,26 +239,34 @@ def _progress(out: TextIO) -> Callable[[int, int], None]:
     return show
 
 
-def _summary(registry: CollectorRegistry, sent: int, seen: Counter[str], out: TextIO) -> None:
+def _summary(
+    registry: CollectorRegistry, sent: int, seen: Counter[str], out: TextIO, interrupted: bool
+) -> None:
     rejected: Counter[str] = Counter()
     for metric in registry.collect():
         if metric.name == "custodywatch_events_rejected":
             for sample in metric.samples:
                 if sample.name.endswith("_total") and sample.value:
                     rejected[sample.labels["reason"]] = int(sample.value)
-    print(f"\nsummary: {sent:,} events sent, {sum(seen.values())} alerts", file=out)
+    stopped = "interrupted; " if interrupted else ""
+    print(f"\nsummary: {stopped}{sent:,} events sent, {sum(seen.values())} alerts", file=out)
     for key, count in sorted(seen.items()):
         print(f"  {key:<40} {count:>5}", file=out)
     print(f"rejected to the dead-letter topic: {sum(rejected.values())}", file=out)
+    if rejected:
+        print(
+            "  (deliberate producer mistakes the simulator mixes in, e.g. broken JSON: each is set\n"
+            "   aside with its reason and the stream goes on; live, `custodywatch dlq tail` shows them)",
+            file=out,
+        )
     for reason, count in sorted(rejected.items()):
         print(f"  {reason:<40} {count:>5}", file=out)
 
 
 def demo_records(options: DemoOptions) -> Iterable[Record]:
-    """A simulated day from 08:00 local, so the evening and the night are in view."""
+    """Arrivals over `options.hours` from `START`, with their whole detentions."""
     from custodywatch.sim.config import SimConfig
     from custodywatch.sim.generator import iter_records
 
-    start = datetime(2025, 11, 14, 8, 0, tzinfo=LOCAL).astimezone(UTC)
     months = options.hours / 24 / (365.2425 / 12)
-    return iter_records(SimConfig(seed=options.seed, start=start, months=months))
+    return iter_records(SimConfig(seed=options.seed, start=START.astimezone(UTC), months=months))

@@ -17,6 +17,13 @@ from custodywatch.core.config import RuleConfig
 BASE_URI = "https://custodywatch.invalid/schemas/"
 
 
+def default_dir() -> Path:
+    """The repository's schemas/ when run from a source checkout (wherever the
+    current directory is), else schemas/ in the current directory."""
+    checkout = Path(__file__).resolve().parents[1] / "schemas"
+    return checkout if checkout.is_dir() else Path("schemas")
+
+
 def _titled(schema: dict[str, Any], name: str, title: str, description: str) -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

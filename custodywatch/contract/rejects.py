@@ -89,6 +89,10 @@ def _classify(error: ErrorDetails) -> RejectReason:
 def _message(error: ErrorDetails) -> str:
     where = _where(error["loc"])
     kind = error["type"]
+    if kind == "json_invalid":
+        return f"not valid JSON: {error.get('ctx', {}).get('error', error['msg'])}"
+    if _classify(error) is RejectReason.NOT_AN_OBJECT:
+        return "the message is not a JSON object"
     if kind == "union_tag_invalid":
         got = error.get("input")
         tag = got.get("event_type") if isinstance(got, dict) else got

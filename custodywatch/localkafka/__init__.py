@@ -21,11 +21,11 @@ group protocol, which 4.x still serves beside the new KIP-848 one.
 Usage::
 
     python -m custodywatch.localkafka fetch    # jars only (about 10 s with an empty ~/.m2)
-    python -m custodywatch.localkafka start    # prints 127.0.0.1:<port>; Ctrl-C stops it
+    python -m custodywatch.localkafka start    # prints export CUSTODYWATCH_KAFKA_BOOTSTRAP=...; Ctrl-C stops it
 """
 
 from custodywatch.localkafka.broker import KafkaStartError, LocalKafka, free_port, open_kafka
-from custodywatch.localkafka.connection import KafkaConnection
+from custodywatch.localkafka.connection import KafkaConnection, KafkaSettingsError
 from custodywatch.localkafka.fetch import (
     DEFAULT_KAFKA_VERSION,
     KafkaToolMissingError,
@@ -37,6 +37,7 @@ from custodywatch.localkafka.fetch import (
 __all__ = [
     "DEFAULT_KAFKA_VERSION",
     "KafkaConnection",
+    "KafkaSettingsError",
     "KafkaStartError",
     "KafkaToolMissingError",
     "LocalKafka",

@@ -1,7 +1,9 @@
 """``python -m custodywatch.localkafka {fetch,start}``.
 
 ``fetch`` downloads the broker jars into the cache. ``start`` runs a broker in the
-foreground, prints its bootstrap address, and stops it on Ctrl-C or SIGTERM.
+foreground, prints the line that points other commands at it
+(``export CUSTODYWATCH_KAFKA_BOOTSTRAP=127.0.0.1:<port>``, on stdout, so
+``eval`` works on it), and stops it on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from types import FrameType
 
 from custodywatch.localkafka.broker import LocalKafka
+from custodywatch.localkafka.connection import ENV_BOOTSTRAP
 from custodywatch.localkafka.fetch import cache_dir, default_version, ensure_kafka_jars
 
 
@@ -33,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("fetch", help="download the broker jars from Maven Central")
     start = sub.add_parser("start", help="run a broker in the foreground until Ctrl-C")
     start.add_argument("--port", type=int, default=None, help="client port (default: free)")
-    start.add_argument("--controller-port", type=int, default=None)
+    start.add_argument(
+        "--controller-port", type=int, default=None, help="KRaft controller port (default: free)"
+    )
     start.add_argument("--heap", default="512m", help="JVM max heap (default 512m)")
     start.add_argument("--timeout", type=float, default=60.0, help="startup timeout, s")
     args = parser.parse_args(argv)
@@ -68,14 +73,15 @@ def main(argv: list[str] | None = None) -> int:
             f"Kafka {version} ready in {time.monotonic() - began:.1f}s; log: {kafka.log_path}",
             file=sys.stderr,
         )
-        print(kafka.bootstrap_servers, flush=True)
+        print(f"export {ENV_BOOTSTRAP}={kafka.bootstrap_servers}", flush=True)
+        print("(in another shell; Ctrl-C here stops the broker)", file=sys.stderr, flush=True)
         while kafka.running:
             time.sleep(0.5)
         print(f"Kafka exited on its own; log tail:\n{kafka.log_tail()}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Stopping Kafka ...", file=sys.stderr)
-        return 0
+        return 0  # the way to stop it: not an error
     except RuntimeError as exc:  # KafkaStartError, KafkaToolMissingError, Maven failures
         print(f"error: {exc}", file=sys.stderr)
         return 1

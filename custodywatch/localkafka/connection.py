@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import SecretStr
+
 ENV_BOOTSTRAP = "CUSTODYWATCH_KAFKA_BOOTSTRAP"
 ENV_SECURITY_PROTOCOL = "CUSTODYWATCH_KAFKA_SECURITY_PROTOCOL"
 ENV_SASL_MECHANISM = "CUSTODYWATCH_KAFKA_SASL_MECHANISM"
@@ -24,27 +26,36 @@ _PROTOCOLS = frozenset({"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"})
 _PASSWORD_MECHANISMS = frozenset({"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"})
 
 
+class KafkaSettingsError(ValueError):
+    """A connection setting that cannot work (e.g. a CA file that cannot be read);
+    the message names the variable and the file."""
+
+
 @dataclass(frozen=True)
 class KafkaConnection:
     """A Kafka cluster address and the optional settings needed to authenticate to it.
 
     ``security_protocol`` may be left out: it is then inferred from the other fields
-    (SASL and/or a CA file), and is PLAINTEXT when none is given.
+    (SASL and/or a CA file), and is PLAINTEXT when none is given. The password is a
+    `SecretStr` (a plain string is wrapped), so reprs and ``model_dump()`` of
+    settings holding it show ``**********``.
     """
 
     bootstrap_servers: str
     security_protocol: str | None = None
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
-    sasl_password: str | None = field(default=None, repr=False)
+    sasl_password: SecretStr | None = field(default=None, repr=False)
     ssl_cafile: str | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.sasl_password, str):
+            object.__setattr__(self, "sasl_password", SecretStr(self.sasl_password))
         if not self.bootstrap_servers.strip():
-            raise ValueError("bootstrap_servers is empty")
+            raise KafkaSettingsError(f"{ENV_BOOTSTRAP}: the bootstrap address is empty")
         if self.security_protocol is not None and self.security_protocol not in _PROTOCOLS:
-            raise ValueError(
-                f"security_protocol must be one of {sorted(_PROTOCOLS)}, "
+            raise KafkaSettingsError(
+                f"{ENV_SECURITY_PROTOCOL} must be one of {', '.join(sorted(_PROTOCOLS))}, "
                 f"got {self.security_protocol!r}"
             )
         if (
@@ -52,7 +63,7 @@ class KafkaConnection:
             and (self.sasl_mechanism or "PLAIN") in _PASSWORD_MECHANISMS
             and (self.sasl_username is None or self.sasl_password is None)
         ):
-            raise ValueError(
+            raise KafkaSettingsError(
                 f"{self.effective_security_protocol} needs a SASL username and password "
                 f"({ENV_SASL_USERNAME}, {ENV_SASL_PASSWORD})"
             )
@@ -76,7 +87,7 @@ class KafkaConnection:
             security_protocol=protocol.upper() if protocol else None,
             sasl_mechanism=mechanism.upper() if mechanism else None,
             sasl_username=get(ENV_SASL_USERNAME),
-            sasl_password=env.get(ENV_SASL_PASSWORD) or None,
+            sasl_password=SecretStr(password) if (password := env.get(ENV_SASL_PASSWORD)) else None,
             ssl_cafile=get(ENV_SSL_CAFILE),
         )
 
@@ -107,7 +118,24 @@ class KafkaConnection:
         if protocol.startswith("SASL_"):
             kwargs["sasl_mechanism"] = self.sasl_mechanism or "PLAIN"
             kwargs["sasl_plain_username"] = self.sasl_username
-            kwargs["sasl_plain_password"] = self.sasl_password
+            password = self.sasl_password
+            kwargs["sasl_plain_password"] = (
+                None if password is None else password.get_secret_value()
+            )
         if protocol.endswith("SSL"):
-            kwargs["ssl_context"] = ssl.create_default_context(cafile=self.ssl_cafile)
+            kwargs["ssl_context"] = self.ssl_context()
         return kwargs
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS context: the CA file when given, else the system trust store."""
+        try:
+            return ssl.create_default_context(cafile=self.ssl_cafile)
+        except ssl.SSLError as exc:
+            raise KafkaSettingsError(
+                f"{ENV_SSL_CAFILE}: {self.ssl_cafile} is not a PEM CA certificate ({exc.reason})"
+            ) from None
+        except OSError as exc:
+            # ssl's own FileNotFoundError does not say which file it looked for.
+            raise KafkaSettingsError(
+                f"{ENV_SSL_CAFILE}: cannot load CA file {self.ssl_cafile}: {exc.strerror}"
+            ) from None

@@ -12,7 +12,6 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -93,7 +92,8 @@ def add_parsers(
         description=(
             "Compute the published figures from EVENTS.jsonl (or from the run the "
             "options describe) and compare them with the targets scaled to the "
-            "run's detentions. Exit 1 if any figure is out of tolerance."
+            "run's detentions (a file's: the detentions it holds). Exit 1 if any "
+            "figure is out of tolerance."
         ),
     )
     calibrate.add_argument("events", nargs="?", type=Path, metavar="EVENTS.jsonl")
@@ -132,31 +132,27 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _file_lines(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        yield from handle
-
-
 def cmd_calibrate(args: argparse.Namespace) -> int:
     config = config_from(args)
     if args.events is not None:
-        if not args.events.is_file():
-            print(f"custodywatch: cannot read {args.events}", file=sys.stderr)
-            return USAGE_ERROR
         try:
-            figures = measure(_file_lines(args.events), config.force.childrens_suites)
+            with args.events.open("rb") as handle:
+                figures = measure(handle, config.force.childrens_suites)
         except OSError as exc:
             print(f"custodywatch: cannot read {args.events}: {exc.strerror}", file=sys.stderr)
             return USAGE_ERROR
+        # A file's targets scale to the detentions it holds (--detentions overrides).
+        detentions = figures.detentions if args.detentions is None else args.detentions
     else:
         figures = measure(iter_lines(config), config.force.childrens_suites)
-    rows = compare(figures, config.scale, config.targets)
+        detentions = config.n_detentions
+    rows = compare(figures, detentions / config.targets.detentions, config.targets)
     print(format_table(rows))
     failed = [row.name.strip() for row in rows if not row.ok]
     print(
         f"calibrate: {figures.events:,} events, {figures.rejects:,} rejected, "
         f"{figures.orphans:,} orphans; {len(rows) - len(failed)}/{len(rows)} figures within "
-        f"tolerance (targets scaled to {config.n_detentions:,} detentions)",
+        f"tolerance (targets scaled to {detentions:,} detentions)",
         file=sys.stderr,
     )
     if failed:

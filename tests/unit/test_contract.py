@@ -66,8 +66,8 @@ def test_events_are_frozen() -> None:
 @pytest.mark.parametrize(
     ("raw", "reason", "mentions"),
     [
-        (b"{not json", RejectReason.INVALID_JSON, "Invalid JSON"),
-        (b"\xff\xfe\x00", RejectReason.INVALID_JSON, "Invalid JSON"),
+        (b"{not json", RejectReason.INVALID_JSON, "not valid JSON: "),
+        (b"\xff\xfe\x00", RejectReason.INVALID_JSON, "not valid JSON: "),
         (b"[1, 2]", RejectReason.NOT_AN_OBJECT, "object"),
         (b'"text"', RejectReason.NOT_AN_OBJECT, "object"),
         (with_("event_type", "arrested"), RejectReason.UNKNOWN_EVENT_TYPE, "'arrested'"),

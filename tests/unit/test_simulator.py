@@ -300,9 +300,19 @@ def test_cli_simulate_and_calibrate(tmp_path: Path, capsys: pytest.CaptureFixtur
     table = capsys.readouterr().out
     assert "mean detention, children" in table and "FAIL" not in table
 
-    # Against the full-size targets a 5,000-detention file is out of tolerance.
-    assert _run_cli(["calibrate", str(out)]) == 1
+    # A file's targets scale to the detentions it holds, as the help says...
+    assert _run_cli(["calibrate", str(out)]) == 0
+    assert "scaled to 5,000 detentions" in capsys.readouterr().err
+    # ...and against the full-size targets a 5,000-detention file is out of tolerance.
+    assert _run_cli(["calibrate", str(out), "--detentions", "54929"]) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_calibrate_says_why_a_file_cannot_be_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run_cli(["calibrate", str(tmp_path / "missing.jsonl")]) == 2
+    assert "missing.jsonl: No such file or directory" in capsys.readouterr().err
 
     assert _run_cli(["calibrate", str(tmp_path / "missing.jsonl")]) == 2
     with pytest.raises(SystemExit):
