@@ -34,6 +34,7 @@ from custodywatch.core.config import RuleConfig
 from custodywatch.errors import INTERRUPTED
 from custodywatch.localkafka import KafkaConnection, free_port, open_kafka
 from custodywatch.metrics import PrometheusObserver, serve_metrics
+from custodywatch.stream.clients import start_or_close
 from custodywatch.stream.publisher import stream_paced
 from custodywatch.stream.worker import Worker, ensure_topics
 
@@ -105,7 +106,7 @@ async def _watch_alerts(
             print(_line(alert, out), file=out, flush=True)
         pending.clear()
 
-    await consumer.start()
+    await start_or_close(consumer)
     try:
         due = time.monotonic() + 1.0
         while not stop.is_set():

@@ -128,13 +128,6 @@ def explain(
 
 
 def run_async(main: Coroutine[Any, Any, _T]) -> _T:
-    """`asyncio.run`, without aiokafka's "Unclosed AIOKafkaProducer" report for a
-    client whose `start()` failed: it never connected, so there is nothing to close."""
-
-    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if not str(context.get("message", "")).startswith("Unclosed AIOKafka"):
-            loop.default_exception_handler(context)
-
-    with asyncio.Runner() as runner:
-        runner.get_loop().set_exception_handler(handle)
-        return runner.run(main)
+    """`asyncio.run` for every command: clients close themselves when their start fails
+    (`stream.clients.start_or_close`), so nothing is left for asyncio to report."""
+    return asyncio.run(main)

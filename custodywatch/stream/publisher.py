@@ -12,6 +12,7 @@ from aiokafka.structs import TopicPartition
 
 from custodywatch.config import Settings
 from custodywatch.core.clock import iso
+from custodywatch.stream.clients import start_or_close
 
 
 def record_key(line: bytes) -> bytes | None:
@@ -28,7 +29,7 @@ async def producer_for(settings: Settings) -> AIOKafkaProducer:
     producer = AIOKafkaProducer(
         **settings.kafka.client_kwargs(), acks="all", linger_ms=10, max_batch_size=262_144
     )
-    await producer.start()
+    await start_or_close(producer)
     return producer
 
 
@@ -97,7 +98,7 @@ class Ticker:
         self._offsets = AIOKafkaConsumer(**settings.kafka.client_kwargs(), enable_auto_commit=False)
 
     async def __aenter__(self) -> Ticker:
-        await self._offsets.start()
+        await start_or_close(self._offsets)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from custodywatch.config import Settings, Topics
 from custodywatch.errors import SettingsError, run_async
+from custodywatch.stream.clients import start_or_close
 
 LOCAL = ZoneInfo("Europe/London")
 Render = Callable[[Any], str]
@@ -79,7 +80,7 @@ async def tail(
         enable_auto_commit=False,
         auto_offset_reset="latest" if from_end else "earliest",
     )
-    await consumer.start()
+    await start_or_close(consumer)
     shown = 0
     try:
         # Checked before subscribing, which could create the topic on a broker

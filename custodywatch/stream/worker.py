@@ -52,6 +52,7 @@ from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine, Outcome
 from custodywatch.observer import Observer
+from custodywatch.stream.clients import start_or_close
 
 log = logging.getLogger("custodywatch.worker")
 
@@ -125,7 +126,7 @@ class Worker:
             partition_assignment_strategy=(_range_assignor(),),
         )
         self._consumer = consumer
-        await consumer.start()
+        await start_or_close(consumer)
         consumer.subscribe([self.topics.events, self.topics.clock], listener=_Rebalance(self))
         try:
             while not stop.is_set():
@@ -158,7 +159,7 @@ class Worker:
             linger_ms=5,
             max_batch_size=262_144,  # a full 16 KB default batch blocks the send
         )
-        await producer.start()  # init_transactions fences any zombie with this id
+        await start_or_close(producer)  # init_transactions fences any zombie with this id
         started = time.monotonic()
         engine = await restore_engine(self.settings, self.rules, p)
         restored_s = time.monotonic() - started
@@ -444,7 +445,7 @@ async def restore_engine(settings: Settings, rules: RuleConfig, partition: int) 
         enable_auto_commit=False,
         isolation_level="read_committed",
     )
-    await consumer.start()
+    await start_or_close(consumer)
     latest: dict[str, bytes | None] = {}
     try:
         tp = TopicPartition(settings.topics.state, partition)
