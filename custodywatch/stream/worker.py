@@ -166,11 +166,13 @@ class Worker:
         self.observer.partition_restored(restored_s)
         self.tasks[p] = PartitionTask(p, engine, producer)
         log.info(
-            "partition %d claimed: %d open episodes, %d ended remembered, restored in %.2f s",
-            p,
-            len(engine.episodes),
-            len(engine.closed),
-            restored_s,
+            "partition claimed",
+            extra={
+                "partition": p,
+                "open_episodes": len(engine.episodes),
+                "ended_remembered": len(engine.closed),
+                "restore_s": round(restored_s, 3),
+            },
         )
 
     async def _release(self, partitions: Iterable[int]) -> None:
@@ -263,7 +265,10 @@ class Worker:
                 async with task.producer.transaction():
                     await work()
             except KafkaError as exc:
-                log.warning("partition %d: transaction failed (%r); rewinding", task.partition, exc)
+                log.warning(
+                    "transaction failed; rewinding to the committed offset",
+                    extra={"partition": task.partition, "error": type(exc).__name__},
+                )
                 await self._rewind(task.partition)
 
     async def _rewind(self, partition: int) -> None:
@@ -342,6 +347,15 @@ class Worker:
             self.topics.dead_letter, key=record.key, value=record.value, headers=headers
         )
         self.observer.event_rejected(reject.reason.value)
+        log.info(
+            "dead letter",
+            extra={
+                "reason": reject.reason.value,
+                "source_partition": record.partition,
+                "source_offset": record.offset,
+                "custody_record_id": (record.key or b"").decode("utf-8", "replace"),
+            },
+        )
 
     async def _flush_state(self, task: PartitionTask) -> None:
         """The changed episodes' summaries and durable states, and the partition clock."""
