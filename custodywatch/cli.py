@@ -17,6 +17,7 @@ from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
 from custodywatch.replay import alert_dicts, replay_lines, write_jsonl
 from custodywatch.sim.cli import add_parsers as add_simulator_parsers
+from custodywatch.store.cli import add_parsers as add_store_parsers
 
 USAGE_ERROR = 2
 
@@ -239,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --kafka: simulated seconds per second",
     )
     simulate.set_defaults(handler=cmd_simulate, write_file=simulate.get_default("handler"))
+
+    add_store_parsers(commands)
 
     schemas = commands.add_parser("schemas", help="JSON Schema files of the contract")
     schema_commands = schemas.add_subparsers(dest="schemas_command", required=True)

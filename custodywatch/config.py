@@ -24,6 +24,8 @@ class Topics(BaseModel):
 
     events: str = "custody.events.v1"
     alerts: str = "custody.alerts.v1"
+    episodes: str = "custody.episodes.v1"
+    """Compacted: the latest EpisodeSummary per custody_record_id."""
     dead_letter: str = "custody.events.dlq.v1"
     clock: str = "custodywatch.clock.v1"
     """Event-time ticks ({"now": ts}), one per partition, co-partitioned with events."""
