@@ -117,10 +117,9 @@ def _fold_alerts(
     ids = list({r.alert_id for r in records})
     states: dict[str, AlertState] = {}
     for chunk in _chunks(ids):
-        rows = session.execute(
-            select(alerts.c.alert_id, alerts.c.state).where(alerts.c.alert_id.in_(chunk))
-        )
-        states.update(dict(rows.tuples()))
+        query = select(alerts.c.alert_id, alerts.c.state).where(alerts.c.alert_id.in_(chunk))
+        for alert_id, state in session.execute(query):
+            states[alert_id] = state
     keys = list({log_key(r.alert_id, r.state) for r in records})
     logged: set[str] = set()
     for chunk in _chunks(keys):
