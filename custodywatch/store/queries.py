@@ -139,8 +139,9 @@ def add_log_entry(
             dedup_key=dedup_key,
         )
         .on_conflict_do_nothing(index_elements=[alert_log.c.dedup_key])
+        .returning(alert_log.c.id)
     )
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    return session.execute(statement).first() is not None
 
 
 def acknowledge(
@@ -222,8 +223,9 @@ def enqueue(session: Session, notification: Notification, *, next_attempt_at: da
             created_at=datetime.fromisoformat(notification.created_at),
         )
         .on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
+        .returning(outbox.c.id)
     )
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    return session.execute(statement).first() is not None
 
 
 def claim_due_outbox(
