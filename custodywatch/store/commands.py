@@ -34,7 +34,7 @@ from custodywatch.store.db import (
     sessions,
     transaction,
 )
-from custodywatch.store.fold import Fold
+from custodywatch.store.fold import Fold, FoldError
 from custodywatch.store.queries import (
     AckOutcome,
     AlertHistory,
@@ -97,6 +97,9 @@ def run_serve(
             f"{type(exc).__name__}",
             file=sys.stderr,
         )
+        return UNAVAILABLE
+    except FoldError as exc:
+        print(f"custodywatch: {exc}", file=sys.stderr)
         return UNAVAILABLE
     log.info("fold stopped: %s", fold.stats)
     return 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -44,6 +45,11 @@ from custodywatch.store.db import guarded, sessions, transaction
 log = logging.getLogger("custodywatch.store.fold")
 
 KAFKA_RETRY_S = 1.0
+TOPIC_READY_S = 30.0
+
+
+class FoldError(Exception):
+    """The fold cannot start (e.g. its topics have no partitions): one line for a person."""
 
 
 @dataclass
@@ -89,7 +95,7 @@ class Fold:
         self._committed: dict[TopicPartitionKey, int | None] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
-        await ensure_fold_topics(self.settings)
+        partitions = await ensure_fold_topics(self.settings)
         consumer = AIOKafkaConsumer(
             **self.settings.kafka.client_kwargs(),
             group_id=None,
@@ -99,7 +105,8 @@ class Fold:
         )
         await consumer.start()
         try:
-            await self._assign(consumer)
+            consumer.assign([TopicPartition(t, p) for t, n in partitions.items() for p in range(n)])
+            await self._seek_to_stored(consumer)
             log.info("fold started: group %s, %d partitions", self.group, len(self._committed))
             while not stop.is_set():
                 try:
@@ -112,16 +119,6 @@ class Fold:
                     await self._fold(consumer, batches)
         finally:
             await consumer.stop()
-
-    async def _assign(self, consumer: AIOKafkaConsumer) -> None:
-        await consumer.topics()  # fetch the cluster's metadata
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in self.topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        consumer.assign(partitions)
-        await self._seek_to_stored(consumer)
 
     async def _seek_to_stored(self, consumer: AIOKafkaConsumer) -> None:
         stored = await asyncio.to_thread(self._load_offsets)
@@ -183,8 +180,9 @@ def _values(
     ]
 
 
-async def ensure_fold_topics(settings: Settings) -> None:
-    """Create the alerts and episodes topics if missing (episodes compacted)."""
+async def ensure_fold_topics(settings: Settings) -> dict[str, int]:
+    """Create the alerts and episodes topics if missing (episodes compacted);
+    returns the number of partitions of each."""
     topics = settings.topics
     admin = AIOKafkaAdminClient(**settings.kafka.client_kwargs())
     await admin.start()
@@ -201,5 +199,14 @@ async def ensure_fold_topics(settings: Settings) -> None:
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):  # the worker won the race
                 await admin.create_topics(wanted)
+        deadline = time.monotonic() + TOPIC_READY_S
+        while True:  # a topic just created may show no partitions for a moment
+            described = await admin.describe_topics([topics.alerts, topics.episodes])
+            counts = {t["topic"]: len(t["partitions"]) for t in described if not t["error_code"]}
+            if all(counts.get(name) for name in (topics.alerts, topics.episodes)):
+                return counts
+            if time.monotonic() > deadline:
+                raise FoldError(f"topics {topics.alerts} / {topics.episodes} have no partitions")
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
