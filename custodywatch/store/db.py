@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Table, create_engine, event, make_url
+from sqlalchemy import Engine, Table, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+MIGRATION_LOCK = 0x6375_7374_6F64  # any constant: the advisory lock's key
 
 T = TypeVar("T")
 
@@ -93,14 +94,26 @@ def first_line(exc: SQLAlchemyError) -> str:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it is there already)."""
+    """Bring the schema to the newest migration (a no-op when it is there already).
+
+    Several processes may start at once (serve, the board, a CLI command): the
+    migration runs under a lock (PostgreSQL: an advisory lock; SQLite: BEGIN
+    IMMEDIATE), so the second waits, then finds the schema up to date.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
 
     def upgrade() -> None:
-        with engine.begin() as connection:
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            connection.commit()
 
     guarded(engine, upgrade)
 

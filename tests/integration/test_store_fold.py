@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 from storekit import alert, alert_bytes, episode, episode_bytes, migrated, session_of
 
@@ -21,7 +22,7 @@ from custodywatch.store.apply import (
     fold_batch,
     load_offsets,
 )
-from custodywatch.store.db import migrate
+from custodywatch.store.db import migrate, open_engine
 from custodywatch.store.schema import alert_log, alerts, episodes, metadata
 
 
@@ -59,6 +60,26 @@ def test_migrations_apply_on_an_empty_database_and_are_idempotent(database_url: 
         )
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []  # the migration builds schema.py
+
+
+def test_processes_starting_together_migrate_once(database_url: str) -> None:
+    engines = [open_engine(database_url) for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def start(engine: Engine) -> None:
+        try:
+            migrate(engine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with engines[0].connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
 
 
 def test_times_come_back_aware_utc_and_naive_times_are_refused(database_url: str) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func, select
 from storekit import alert, alert_bytes, episode, episode_bytes, migrated, session_of
 
 from custodywatch.config import Settings, Topics
-from custodywatch.contract.alerts import AlertRecord
+from custodywatch.contract.alerts import AlertRecord, AlertState
 from custodywatch.localkafka import KafkaConnection
 from custodywatch.store.fold import ensure_fold_topics
 from custodywatch.store.schema import alert_log, alerts, consumer_offsets, episodes
@@ -45,7 +45,8 @@ def alert_stream() -> list[AlertRecord]:
     """Raises, resolutions, retractions, re-deliveries, and ends that arrive before their raise."""
     stream: list[AlertRecord] = []
     for n in range(ALERTS):
-        end = ("resolved", "retracted", None)[n % 3]
+        ends: tuple[AlertState | None, ...] = ("resolved", "retracted", None)
+        end = ends[n % 3]
         if n % 50 == 7 and end is not None:
             stream += [alert(n, end), alert(n)]  # out of order
         else:
