@@ -35,6 +35,7 @@ from custodywatch.replay import (
 )
 from custodywatch.report.cli import add_parsers as add_report_parsers
 from custodywatch.sim.cli import add_parsers as add_simulator_parsers
+from custodywatch.store.cli import add_parsers as add_store_parsers
 from custodywatch.stream.tail import add_tail_parsers
 
 USAGE_ERROR = 2
@@ -337,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq = commands.add_parser("dlq", help="read the dead-letter topic (rejected messages)")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
     add_tail_parsers(alerts_commands, dlq_commands)
+    add_store_parsers(commands, alerts_commands)
 
     parser.add_argument("--log-format", choices=FORMATS, default=None, help=_LOG_FORMAT_HELP)
     parser.add_argument("--log-level", choices=LEVELS, default=None, help=_LOG_LEVEL_HELP)

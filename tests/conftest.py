@@ -1,9 +1,12 @@
-"""Fixtures for tests that need a real Kafka.
+"""Fixtures for tests that need a real Kafka or a real database.
 
 `kafka` (session scope) is the cluster named by CUSTODYWATCH_KAFKA_BOOTSTRAP when that is
 set, else a local single-node broker started once for the whole session (see
 custodywatch.localkafka). A broker that cannot start fails the tests: they are
 never skipped, so CI cannot pass without having run them.
+
+`postgres` (session scope) is a throwaway PostgreSQL server (custodywatch.store.pgserver);
+`database_url` runs a test twice: on a fresh SQLite file and on a fresh PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from custodywatch.config import Settings, Topics
 from custodywatch.localkafka import KafkaConnection, open_kafka
 from custodywatch.sim.config import SimConfig
 from custodywatch.sim.generator import iter_records
+from custodywatch.store.pgserver import LocalPostgres
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +72,21 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[list[WorkerProcess]]
         worker.stop()
     for log in tmp_path.glob("worker-*.log"):
         print(log.name, log.read_text()[-3000:])  # shown when a test fails
+
+
+# --- the store: SQLite and a throwaway PostgreSQL --------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    with LocalPostgres(durable=False) as server:  # fsync off: tests kill clients, not the server
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each engine, one per test."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    server: LocalPostgres = request.getfixturevalue("postgres")
+    return server.create_database(f"t_{uuid.uuid4().hex[:12]}")
