@@ -80,7 +80,9 @@ class AckOutcome(StrEnum):
 
 
 def _view(row: Row[Any]) -> AlertView:
-    return AlertView(**row._mapping)
+    values = dict(row._mapping)
+    values.pop("lifecycle", None)  # the lifecycle's own state: read through `load_case`
+    return AlertView(**values)
 
 
 def list_alerts(
@@ -222,7 +224,9 @@ def enqueue(session: Session, notification: Notification, *, next_attempt_at: da
             next_attempt_at=next_attempt_at,
             created_at=datetime.fromisoformat(notification.created_at),
         )
-        .on_conflict_do_nothing(index_elements=[outbox.c.idempotency_key])
+        .on_conflict_do_nothing(
+            index_elements=[outbox.c.idempotency_key, outbox.c.channel, outbox.c.address]
+        )
         .returning(outbox.c.id)
     )
     return session.execute(statement).first() is not None
@@ -298,5 +302,7 @@ def record_delivery(
                 "error": text,
                 "retry_at": None if retry_at is None else retry_at.isoformat(),
             },
-            dedup_key=f"{line['alert_id']}/delivery/{row.idempotency_key}/{attempt}",
+            dedup_key=(
+                f"{line['alert_id']}/delivery/{row.idempotency_key}/{row.channel}/{attempt}"
+            ),
         )

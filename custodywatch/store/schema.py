@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 
@@ -87,6 +88,8 @@ alerts = Table(
     Column("ack_note", Text, nullable=True),
     Column("escalation_step", Integer, nullable=True),
     Column("next_step_at", UtcDateTime, nullable=True, index=True),
+    # The lifecycle core's case (its steps, who was told, the ack): `Case.to_dict()`.
+    Column("lifecycle", JSON, nullable=True),
 )
 
 LOG_KINDS = (
@@ -121,7 +124,9 @@ outbox = Table(
     Column(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    Column("idempotency_key", String(800), nullable=False, unique=True),
+    # One recipient's channels share the notification's idempotency key: a row per
+    # (key, channel, address) is one delivery.
+    Column("idempotency_key", String(800), nullable=False),
     Column("channel", String(20), nullable=False),
     Column("address", String(500), nullable=False),
     Column("payload", JSON, nullable=False),
@@ -130,6 +135,12 @@ outbox = Table(
     Column("delivered_at", UtcDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("first_attempt_at", UtcDateTime, nullable=True),  # the 24 h of retries start here
+    # Grouping: (recipient, custody record, kind, channel, address), and until when a
+    # row is held to gather that record's later alerts (its window).
+    Column("group_key", String(1200), nullable=True, index=True),
+    Column("held_until", UtcDateTime, nullable=True),
+    UniqueConstraint("idempotency_key", "channel", "address", name="uq_outbox_delivery"),
 )
 
 consumer_offsets = Table(

@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("ack_note", sa.Text(), nullable=True),
         sa.Column("escalation_step", sa.Integer(), nullable=True),
         sa.Column("next_step_at", TIME, nullable=True),
+        sa.Column("lifecycle", sa.JSON(), nullable=True),
     )
     for column in (
         "state",
@@ -81,7 +82,7 @@ def upgrade() -> None:
     op.create_table(
         "outbox",
         sa.Column("id", ID, primary_key=True, autoincrement=True),
-        sa.Column("idempotency_key", sa.String(800), nullable=False, unique=True),
+        sa.Column("idempotency_key", sa.String(800), nullable=False),
         sa.Column("channel", sa.String(20), nullable=False),
         sa.Column("address", sa.String(500), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
@@ -90,8 +91,13 @@ def upgrade() -> None:
         sa.Column("delivered_at", TIME, nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", TIME, nullable=False),
+        sa.Column("first_attempt_at", TIME, nullable=True),
+        sa.Column("group_key", sa.String(1200), nullable=True),
+        sa.Column("held_until", TIME, nullable=True),
+        sa.UniqueConstraint("idempotency_key", "channel", "address", name="uq_outbox_delivery"),
     )
     op.create_index("ix_outbox_next_attempt_at", "outbox", ["next_attempt_at"])
+    op.create_index("ix_outbox_group_key", "outbox", ["group_key"])
 
     op.create_table(
         "consumer_offsets",
