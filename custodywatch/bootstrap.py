@@ -11,6 +11,8 @@ from prometheus_client import CollectorRegistry
 from custodywatch import core_build
 from custodywatch.config import Settings
 from custodywatch.core.config import RuleConfig
+from custodywatch.lifecycle.policy import EscalationPolicy
+from custodywatch.lifecycle.routing import Routing
 from custodywatch.metrics import PrometheusObserver, serve_metrics
 from custodywatch.stream.worker import Worker
 
@@ -39,6 +41,25 @@ async def run_worker(settings: Settings, rules: RuleConfig) -> None:
     )
     try:
         await worker.run(stop)
+    finally:
+        if server is not None:
+            server.shutdown()
+
+
+async def run_serve(
+    settings: Settings, policy: EscalationPolicy, routing: Routing, *, batch: int
+) -> None:
+    """`custodywatch serve` until SIGTERM or SIGINT, with its own /metrics."""
+    from custodywatch.alerting.service import serve
+
+    registry = CollectorRegistry()
+    observer = PrometheusObserver(registry)
+    server = None
+    if settings.serve_metrics_port is not None:
+        server = serve_metrics(registry, settings.metrics_host, settings.serve_metrics_port)
+        log.info("serve metrics on http://%s:%d/metrics", settings.metrics_host, server.port)
+    try:
+        await serve(settings, policy, routing, observer, batch=batch)
     finally:
         if server is not None:
             server.shutdown()

@@ -19,6 +19,7 @@ from typing import IO
 
 from pydantic import ValidationError
 
+from custodywatch.alerting.cli import add_parsers as add_alerting_parsers
 from custodywatch.argtypes import port, positive_float, timestamp
 from custodywatch.config import Settings
 from custodywatch.contract.alerts import AlertRecord
@@ -338,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     dlq = commands.add_parser("dlq", help="read the dead-letter topic (rejected messages)")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
     add_tail_parsers(alerts_commands, dlq_commands)
-    add_store_parsers(commands, alerts_commands)
+    add_store_parsers(alerts_commands)
+    add_alerting_parsers(commands)
 
     parser.add_argument("--log-format", choices=FORMATS, default=None, help=_LOG_FORMAT_HELP)
     parser.add_argument("--log-level", choices=LEVELS, default=None, help=_LOG_LEVEL_HELP)

@@ -119,6 +119,11 @@ class Settings(BaseModel):
     partitions: int = Field(default=4, ge=1)
     clock_mode: ClockMode = ClockMode.WALL
     rules_path: Path | None = None
+    escalation_path: Path | None = None
+    """alerts/escalation.yaml (the ladder); None: the built-in defaults."""
+    routing_path: Path | None = None
+    """alerts/routing.yaml (who is who); `serve` needs one."""
+    serve_metrics_port: int | None = Field(default=9109, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=9108, ge=0, le=65535)
     """0: any free port (the log shows the one bound)."""
@@ -152,6 +157,9 @@ class Settings(BaseModel):
             "PARTITIONS": "partitions",
             "CLOCK_MODE": "clock_mode",
             "RULES": "rules_path",
+            "ESCALATION": "escalation_path",
+            "ROUTING": "routing_path",
+            "SERVE_METRICS_PORT": "serve_metrics_port",
             "METRICS_HOST": "metrics_host",
             "METRICS_PORT": "metrics_port",
             "DATABASE_URL": "database_url",
@@ -193,6 +201,12 @@ class Settings(BaseModel):
             env["CUSTODYWATCH_METRICS_PORT"] = str(self.metrics_port)
         if self.rules_path is not None:
             env["CUSTODYWATCH_RULES"] = str(self.rules_path)
+        if self.escalation_path is not None:
+            env["CUSTODYWATCH_ESCALATION"] = str(self.escalation_path)
+        if self.routing_path is not None:
+            env["CUSTODYWATCH_ROUTING"] = str(self.routing_path)
+        if self.serve_metrics_port is not None:
+            env["CUSTODYWATCH_SERVE_METRICS_PORT"] = str(self.serve_metrics_port)
         for name, value in self.topics.model_dump().items():
             env[f"CUSTODYWATCH_TOPIC_{name.upper()}"] = value
         if self.smtp is not None:

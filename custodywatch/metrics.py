@@ -17,6 +17,12 @@ each test) owns its own. Series, all prefixed `custodywatch_`:
 | `custodywatch_alert_latency_seconds` | histogram | — |
 | `custodywatch_consumer_lag` | gauge | `partition` (messages behind the high watermark) |
 | `custodywatch_partition_restore_seconds` | histogram | — (time to rebuild a partition from its changelog) |
+| `custodywatch_escalation_steps_total` | counter | `severity`, `step` (serve) |
+| `custodywatch_escalation_lateness_seconds` | histogram | — (step taken minus step due) |
+| `custodywatch_time_to_acknowledge_seconds` | histogram | `severity` |
+| `custodywatch_alerts_open` | gauge | `severity` (raised, not resolved or retracted) |
+| `custodywatch_alerts_unacknowledged` | gauge | `severity` |
+| `custodywatch_alerts_unacknowledged_past_ladder` | gauge | `severity` (the ladder's last step taken, nobody has acknowledged) |
 | `custodywatch_notifications_delivered_total` | counter | `channel`, `kind` |
 | `custodywatch_notification_attempts_failed_total` | counter | `channel`, `reason` (failure class) |
 | `custodywatch_notifications_given_up_total` | counter | `channel` |
@@ -182,6 +188,7 @@ class PrometheusObserver:
             namespace=PREFIX,
             registry=registry,
         )
+        self._serve = _ServeSeries(registry)
         self._restore = Histogram(
             "partition_restore_seconds",
             "Time to rebuild a claimed partition's engine from its changelog.",
@@ -294,6 +301,70 @@ class PrometheusObserver:
 
     def delivery_attempted(self, channel: str, duration_s: float) -> None:
         self._attempt_seconds.labels(channel=channel).observe(max(duration_s, 0.0))
+
+    def escalation_step(self, severity: str, step: int, lateness_s: float) -> None:
+        self._serve.steps.labels(severity=severity, step=str(step)).inc()
+        self._serve.lateness.observe(lateness_s)
+
+    def alert_acknowledged(self, severity: str, seconds_to_ack: float) -> None:
+        self._serve.to_ack.labels(severity=severity).observe(max(seconds_to_ack, 0.0))
+
+    def set_alert_states(
+        self,
+        open_alerts: Mapping[str, int],
+        unacknowledged: Mapping[str, int],
+        past_ladder: Mapping[str, int],
+    ) -> None:
+        for gauge, values in (
+            (self._serve.open, open_alerts),
+            (self._serve.unacked, unacknowledged),
+            (self._serve.past_ladder, past_ladder),
+        ):
+            for severity in SEVERITIES:
+                gauge.labels(severity=severity).set(values.get(severity, 0))
+
+
+SEVERITIES = ("warning", "critical")
+
+
+class _ServeSeries:
+    """What `serve` reports: the escalation ladder and who is waiting."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        def gauge(name: str, doc: str) -> Gauge:
+            return Gauge(name, doc, ["severity"], namespace=PREFIX, registry=registry)
+
+        self.steps = Counter(
+            "escalation_steps",
+            "Escalation steps taken by serve, by severity and step (0 = at raise).",
+            ["severity", "step"],
+            namespace=PREFIX,
+            registry=registry,
+        )
+        self.lateness = Histogram(
+            "escalation_lateness_seconds",
+            "Time from an escalation step's due time to the step being taken.",
+            namespace=PREFIX,
+            registry=registry,
+            buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+        )
+        self.to_ack = Histogram(
+            "time_to_acknowledge_seconds",
+            "Time from an alert's raise to its acknowledgement, by severity.",
+            ["severity"],
+            namespace=PREFIX,
+            registry=registry,
+            buckets=(60, 300, 900, 1800, 2700, 3600, 7200, 14400),
+        )
+        self.open = gauge("alerts_open", "Alerts raised and not resolved or retracted.")
+        self.unacked = gauge("alerts_unacknowledged", "Open alerts nobody has acknowledged.")
+        self.past_ladder = gauge(
+            "alerts_unacknowledged_past_ladder",
+            "Open, unacknowledged alerts whose escalation ladder has reached its last step.",
+        )
+        for severity in SEVERITIES:
+            for series in (self.to_ack, self.open, self.unacked, self.past_ladder):
+                series.labels(severity=severity)
 
 
 @dataclass

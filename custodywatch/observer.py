@@ -49,6 +49,21 @@ class Observer(Protocol):
     def delivery_attempted(self, channel: str, duration_s: float) -> None:
         """How long one delivery attempt took, whatever its result."""
 
+    def escalation_step(self, severity: str, step: int, lateness_s: float) -> None:
+        """serve took an escalation step (lateness: taken minus due, in seconds)."""
+
+    def alert_acknowledged(self, severity: str, seconds_to_ack: float) -> None:
+        """Someone took ownership of an alert this long after it was raised."""
+
+    def set_alert_states(
+        self,
+        open_alerts: Mapping[str, int],
+        unacknowledged: Mapping[str, int],
+        past_ladder: Mapping[str, int],
+    ) -> None:
+        """By severity: alerts raised and not settled; of those not acknowledged; and of
+        those, the ones whose ladder has reached its last step (nobody has taken them)."""
+
 
 class NullObserver:
     """Observes nothing: for replay and for tests that do not look at metrics."""
@@ -89,4 +104,18 @@ class NullObserver:
         pass
 
     def delivery_attempted(self, channel: str, duration_s: float) -> None:
+        pass
+
+    def escalation_step(self, severity: str, step: int, lateness_s: float) -> None:
+        pass
+
+    def alert_acknowledged(self, severity: str, seconds_to_ack: float) -> None:
+        pass
+
+    def set_alert_states(
+        self,
+        open_alerts: Mapping[str, int],
+        unacknowledged: Mapping[str, int],
+        past_ladder: Mapping[str, int],
+    ) -> None:
         pass

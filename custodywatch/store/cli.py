@@ -1,4 +1,4 @@
-"""`custodywatch serve`, `custodywatch alerts list|show`, `custodywatch ack`.
+"""`custodywatch alerts list|show`: what the store holds.
 
 `add_parsers(commands)` adds them to the main command line. The handlers live
 in `store/commands.py`, imported only when one of these commands runs, so the
@@ -26,23 +26,8 @@ def _handler(name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
-def add_parsers(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    alert_commands: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> None:
-    """`serve` and `ack` as commands; `list` and `show` in the `alerts` group (beside `tail`)."""
-    serve = commands.add_parser(
-        "serve",
-        help="fold the alerts and episodes topics into the store (CUSTODYWATCH_DATABASE_URL)",
-    )
-    serve.add_argument(
-        "--fold-batch",
-        type=count,
-        default=DEFAULT_BATCH,
-        help=f"most records folded per database transaction (default {DEFAULT_BATCH})",
-    )
-    serve.set_defaults(handler=_handler("cmd_serve"))
-
+def add_parsers(alert_commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`alerts list` and `alerts show` in the `alerts` group (beside `tail`)."""
     listing = alert_commands.add_parser("list", help="alerts, newest raised first")
     listing.add_argument("--open", action="store_true", help="only alerts still raised")
     listing.add_argument("--suite", help="only this custody suite")
@@ -54,10 +39,3 @@ def add_parsers(
     show.add_argument("alert_id", metavar="ALERT_ID")
     show.add_argument("--json", action="store_true", help="one JSON object")
     show.set_defaults(handler=_handler("cmd_alerts_show"))
-
-    ack = commands.add_parser("ack", help="acknowledge an alert: take ownership, stop escalation")
-    ack.add_argument("alert_id", metavar="ALERT_ID")
-    ack.add_argument("--by", required=True, help="who acknowledges (user id)")
-    ack.add_argument("--role", help="their role, e.g. custody_sergeant")
-    ack.add_argument("--note", help="optional note (kept in the alert's log only)")
-    ack.set_defaults(handler=_handler("cmd_ack"))

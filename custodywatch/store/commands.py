@@ -1,4 +1,5 @@
-"""The implementations behind `custodywatch serve | alerts | ack` (see `store/cli.py`).
+"""The implementations behind `custodywatch alerts list | show` (see `store/cli.py`),
+and the fold on its own (`run_serve`).
 
 Each handler takes the parsed `Namespace` and returns the exit code: 0 done,
 1 no such alert, 2 the database (or Kafka, for `serve`) cannot be used, said
@@ -16,7 +17,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -36,10 +37,8 @@ from custodywatch.store.db import (
 )
 from custodywatch.store.fold import Fold, FoldError
 from custodywatch.store.queries import (
-    AckOutcome,
     AlertHistory,
     AlertView,
-    acknowledge,
     get_alert,
     list_alerts,
 )
@@ -68,16 +67,13 @@ def ready_engine(settings: Settings) -> Engine:
     return engine
 
 
-@_guard
-def cmd_serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return run_serve(Settings.from_env(), batch=args.fold_batch)
-
-
 def run_serve(
     settings: Settings, *, batch: int = DEFAULT_BATCH, hooks: FoldHooks | None = None
 ) -> int:
-    """Migrate, then fold until SIGTERM / SIGINT. (The lead wires the lifecycle in here.)"""
+    """Migrate, then fold until SIGTERM / SIGINT, with `hooks` in each batch's transaction.
+
+    The fold alone; `custodywatch serve` (alerting/service.py) runs it with the
+    lifecycle, the timers and delivery."""
     engine = ready_engine(settings)
     log.info("store %s migrated", describe(settings.database_url))
     fold = Fold(settings, engine, hooks=hooks, batch=batch)
@@ -156,29 +152,6 @@ def cmd_alerts_show(args: argparse.Namespace) -> int:
     for entry in history.log:
         actor = f" {entry.actor}" if entry.actor else ""
         print(f"  {_t(entry.at)}  {entry.kind}{actor}  {json.dumps(entry.details, sort_keys=True)}")
-    return 0
-
-
-@_guard
-def cmd_ack(args: argparse.Namespace) -> int:
-    engine = ready_engine(Settings.from_env())
-
-    def write() -> AckOutcome:
-        with transaction(sessions(engine)) as session:
-            return acknowledge(
-                session,
-                args.alert_id,
-                by=args.by,
-                role=args.role,
-                note=args.note,
-                now=datetime.now(UTC),
-            )
-
-    outcome = guarded(engine, write)
-    if outcome is AckOutcome.UNKNOWN:
-        print(f"custodywatch: no alert {args.alert_id}", file=sys.stderr)
-        return NOT_FOUND
-    print(f"{args.alert_id}: {outcome.value}", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,77 @@
+"""`custodywatch serve`: the store fold, the lifecycle, escalation timers and delivery.
+
+One process, five tasks sharing a stop event: the fold (Kafka into SQL, with
+each alert record's lifecycle decision in the same transaction), the timers,
+the outbox delivery loop, the lifecycle clock, and the alert-state gauges.
+If one task fails, the others stop and the failure is reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+
+from custodywatch.alerting.clock import EventClock, WallClock
+from custodywatch.alerting.delivery import Outbox, open_dispatcher
+from custodywatch.alerting.hooks import LifecycleHooks
+from custodywatch.alerting.states import AlertStates
+from custodywatch.alerting.timers import Timers
+from custodywatch.config import ClockMode, Settings
+from custodywatch.lifecycle.policy import EscalationPolicy
+from custodywatch.lifecycle.routing import Routing
+from custodywatch.notify.outbox import run_outbox
+from custodywatch.notify.retry import RetryPolicy
+from custodywatch.observer import Observer
+from custodywatch.store.db import describe, migrate, open_engine
+from custodywatch.store.fold import Fold
+
+log = logging.getLogger("custodywatch.serve")
+
+
+async def serve(
+    settings: Settings,
+    policy: EscalationPolicy,
+    routing: Routing,
+    observer: Observer,
+    *,
+    batch: int,
+    stop: asyncio.Event | None = None,
+) -> None:
+    engine = open_engine(settings.database_url)
+    migrate(engine)
+    log.info("store ready", extra={"database": describe(settings.database_url)})
+    clock = EventClock(settings) if settings.clock_mode is ClockMode.EVENT else WallClock()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    fold = Fold(settings, engine, hooks=LifecycleHooks(policy, routing, clock), batch=batch)
+    timers = Timers(engine, policy, routing, clock, observer)
+    box = Outbox(engine)
+    async with AsyncExitStack() as stack:
+        dispatcher = await open_dispatcher(settings, routing, observer, stack)
+        tasks = [
+            asyncio.create_task(fold.run(stop), name="fold"),
+            asyncio.create_task(timers.run(stop), name="timers"),
+            asyncio.create_task(
+                run_outbox(box.claim_due, box.record, dispatcher, observer, RetryPolicy(), stop),
+                name="delivery",
+            ),
+            asyncio.create_task(clock.run(stop), name="clock"),
+            asyncio.create_task(AlertStates(engine, policy, observer).run(stop), name="states"),
+        ]
+        log.info(
+            "serve running",
+            extra={"clock": settings.clock_mode.value, "group": settings.group_id},
+        )
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                if task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    log.info("serve stopped", extra={"folded": fold.stats.alert_records})
