@@ -33,8 +33,8 @@ from custodywatch.core.clock import iso
 from custodywatch.core.config import RuleConfig
 from custodywatch.errors import INTERRUPTED
 from custodywatch.localkafka import KafkaConnection, free_port, open_kafka
+from custodywatch.localkafka.connection import start_or_close
 from custodywatch.metrics import PrometheusObserver, serve_metrics
-from custodywatch.stream.clients import start_or_close
 from custodywatch.stream.publisher import stream_paced
 from custodywatch.stream.worker import Worker, ensure_topics
 

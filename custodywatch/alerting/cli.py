@@ -68,7 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from custodywatch.alerting.delivery import RoutingSecretError, webhook_secrets
     from custodywatch.bootstrap import run_serve
     from custodywatch.errors import run_async
-    from custodywatch.store.db import StoreUnavailableError
+    from custodywatch.store.db import StoreUnavailableError, open_engine
     from custodywatch.store.fold import FoldError
 
     settings = _settings(
@@ -78,6 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         routing_path=args.routing,
     )
     try:
+        open_engine(settings.database_url)  # a bad URL first: nothing else matters without it
         policy = load_policy(settings.escalation_path)
         routing = load_routing(settings.routing_path)
         webhook_secrets(routing)  # every webhook's secret is set, before anything starts

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from custodywatch.config import Settings
-from custodywatch.stream.clients import start_or_close
+from custodywatch.localkafka.connection import start_or_close
 
 log = logging.getLogger("custodywatch.serve.clock")
 

@@ -11,7 +11,7 @@ import os
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
@@ -139,3 +139,18 @@ class KafkaConnection:
             raise KafkaSettingsError(
                 f"{ENV_SSL_CAFILE}: cannot load CA file {self.ssl_cafile}: {exc.strerror}"
             ) from None
+
+
+class _Client(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+async def start_or_close(client: _Client) -> None:
+    """`client.start()`; if it fails (no broker, bad credentials), stop it before raising,
+    so no half-started client is left for the garbage collector to complain about."""
+    try:
+        await client.start()
+    except BaseException:
+        await client.stop()
+        raise

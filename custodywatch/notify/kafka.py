@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from custodywatch.config import Settings
 from custodywatch.contract.notifications import Notification
+from custodywatch.localkafka.connection import start_or_close
 from custodywatch.notify.delivery import DeliveryResult
 from custodywatch.notify.render import webhook_body
 
@@ -33,7 +34,7 @@ class KafkaNotifier:
         )
 
     async def start(self) -> None:
-        await self._producer.start()
+        await start_or_close(self._producer)
 
     async def stop(self) -> None:
         await self._producer.stop()

@@ -12,7 +12,7 @@ from aiokafka.structs import TopicPartition
 
 from custodywatch.config import Settings
 from custodywatch.core.clock import iso
-from custodywatch.stream.clients import start_or_close
+from custodywatch.localkafka.connection import start_or_close
 
 
 def record_key(line: bytes) -> bytes | None:

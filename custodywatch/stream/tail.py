@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from custodywatch.config import Settings, Topics
 from custodywatch.errors import SettingsError, run_async
-from custodywatch.stream.clients import start_or_close
+from custodywatch.localkafka.connection import start_or_close
 
 LOCAL = ZoneInfo("Europe/London")
 Render = Callable[[Any], str]

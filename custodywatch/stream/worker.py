@@ -51,8 +51,8 @@ from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine, Outcome
+from custodywatch.localkafka.connection import start_or_close
 from custodywatch.observer import Observer
-from custodywatch.stream.clients import start_or_close
 
 log = logging.getLogger("custodywatch.worker")
 

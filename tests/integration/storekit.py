@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -106,3 +108,25 @@ def migrated(url: str) -> Engine:
 def session_of(engine: Engine) -> Iterator[Session]:
     with transaction(sessions(engine)) as session:
         yield session
+
+
+def kafka_routing(path: Path, topic: str = "custody.notifications.v1") -> str:
+    """A routing file whose every recipient is the Kafka notifications topic (no secrets)."""
+    from custodywatch.sim.force import LOCAL_AUTHORITIES, SUITES
+
+    def to_topic() -> dict[str, object]:
+        return {"channels": [{"type": "kafka", "topic": topic}]}
+
+    routing = {
+        "version": 1,
+        "force": {"superintendent": to_topic(), "fallback": to_topic()},
+        "suites": {
+            s: {"custody_sergeant": to_topic(), "duty_inspector": to_topic()} for s in SUITES
+        },
+        "local_authorities": {
+            la: {"out_of_hours": to_topic(), "safeguarding_partnership": to_topic()}
+            for la in LOCAL_AUTHORITIES
+        },
+    }
+    path.write_text(json.dumps(routing))  # JSON is YAML
+    return str(path)

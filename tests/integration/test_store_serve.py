@@ -18,7 +18,15 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from sqlalchemy import Engine, func, select
-from storekit import alert, alert_bytes, episode, episode_bytes, migrated, session_of
+from storekit import (
+    alert,
+    alert_bytes,
+    episode,
+    episode_bytes,
+    kafka_routing,
+    migrated,
+    session_of,
+)
 
 from custodywatch.config import Settings, Topics
 from custodywatch.contract.alerts import AlertRecord, AlertState
@@ -143,8 +151,14 @@ def serves(tmp_path: Path) -> Iterator[list[Serve]]:
         print(log.name, log.read_text()[-3000:])  # shown when a test fails
 
 
-def env_for(settings: Settings, database_url: str) -> dict[str, str]:
-    return {**os.environ, **settings.to_env(), "CUSTODYWATCH_DATABASE_URL": database_url}
+def env_for(settings: Settings, database_url: str, routing: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        **settings.to_env(),
+        "CUSTODYWATCH_DATABASE_URL": database_url,
+        "CUSTODYWATCH_ROUTING": routing,
+        "CUSTODYWATCH_SERVE_METRICS_PORT": "0",
+    }
 
 
 def progress(engine: Engine, settings: Settings) -> int:
@@ -173,7 +187,7 @@ async def test_sigkill_three_times_loses_and_repeats_nothing(
     stream = alert_stream()
     end = await produce(settings, stream)
     command = [sys.executable, str(HERE / "serve_with_hook.py"), "40"]
-    env = env_for(settings, database_url)
+    env = env_for(settings, database_url, kafka_routing(tmp_path / "routing.yaml"))
 
     done = 0
     for kill in range(3):
