@@ -68,7 +68,6 @@ def ready_engine(settings: Settings) -> Engine:
     return engine
 
 
-@_guard
 def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return run_serve(Settings.from_env(), batch=args.fold_batch)
@@ -77,8 +76,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def run_serve(
     settings: Settings, *, batch: int = DEFAULT_BATCH, hooks: FoldHooks | None = None
 ) -> int:
-    """Migrate, then fold until SIGTERM / SIGINT. (The lead wires the lifecycle in here.)"""
-    engine = ready_engine(settings)
+    """Migrate, then fold until SIGTERM / SIGINT; the exit code. (The lifecycle plugs in here.)
+
+    A database or Kafka that cannot be used (at start or later) is one line on
+    stderr and exit 2; restarted, serve resumes from the offsets in the store.
+    """
+    try:
+        engine = ready_engine(settings)
+    except StoreUnavailableError as exc:
+        print(f"custodywatch: {exc}", file=sys.stderr)
+        return UNAVAILABLE
     log.info("store %s migrated", describe(settings.database_url))
     fold = Fold(settings, engine, hooks=hooks, batch=batch)
 
@@ -98,7 +105,7 @@ def run_serve(
             file=sys.stderr,
         )
         return UNAVAILABLE
-    except FoldError as exc:
+    except (FoldError, StoreUnavailableError) as exc:
         print(f"custodywatch: {exc}", file=sys.stderr)
         return UNAVAILABLE
     log.info("fold stopped: %s", fold.stats)
