@@ -64,7 +64,7 @@ class BatchResult:
     duplicates: int
     """Alert records already folded (same alert, same state), ignored."""
     episodes: int
-    """Episode summaries that replaced an older one or were new."""
+    """Episodes upserted: the newest summary of each in the batch, never over a newer one."""
     undecodable: int
     """Records that were not a valid alert / episode (logged by offset, skipped)."""
 

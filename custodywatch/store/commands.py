@@ -70,11 +70,18 @@ def ready_engine(settings: Settings) -> Engine:
 def run_serve(
     settings: Settings, *, batch: int = DEFAULT_BATCH, hooks: FoldHooks | None = None
 ) -> int:
-    """Migrate, then fold until SIGTERM / SIGINT, with `hooks` in each batch's transaction.
+    """Migrate, then fold until SIGTERM / SIGINT; the exit code. The fold alone, with
+    `hooks` in each batch's transaction; `custodywatch serve` (alerting/service.py)
+    runs it with the lifecycle, the timers and delivery.
 
-    The fold alone; `custodywatch serve` (alerting/service.py) runs it with the
-    lifecycle, the timers and delivery."""
-    engine = ready_engine(settings)
+    A database or Kafka that cannot be used (at start or later) is one line on
+    stderr and exit 2; restarted, serve resumes from the offsets in the store.
+    """
+    try:
+        engine = ready_engine(settings)
+    except StoreUnavailableError as exc:
+        print(f"custodywatch: {exc}", file=sys.stderr)
+        return UNAVAILABLE
     log.info("store %s migrated", describe(settings.database_url))
     fold = Fold(settings, engine, hooks=hooks, batch=batch)
 
@@ -94,7 +101,7 @@ def run_serve(
             file=sys.stderr,
         )
         return UNAVAILABLE
-    except FoldError as exc:
+    except (FoldError, StoreUnavailableError) as exc:
         print(f"custodywatch: {exc}", file=sys.stderr)
         return UNAVAILABLE
     log.info("fold stopped: %s", fold.stats)

@@ -18,8 +18,10 @@ from aiokafka import AIOKafkaProducer
 from storekit import alert, alert_bytes, kafka_routing
 
 from custodywatch.config import Settings, Topics
+from custodywatch.contract.alerts import AlertRecord
 from custodywatch.localkafka import KafkaConnection
 from custodywatch.store.fold import ensure_fold_topics
+from custodywatch.store.pgserver import LocalPostgres
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -31,6 +33,18 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
         timeout=60,
         check=False,
     )
+
+
+async def send(settings: Settings, records: list[AlertRecord]) -> None:
+    producer = AIOKafkaProducer(**settings.kafka.client_kwargs())
+    await producer.start()
+    try:
+        for record in records:
+            key = record.alert_id.encode()
+            await producer.send(settings.topics.alerts, key=key, value=alert_bytes(record))
+        await producer.flush()
+    finally:
+        await producer.stop()
 
 
 def start_serve(env: dict[str, str], log: BinaryIO) -> subprocess.Popen[bytes]:
@@ -101,16 +115,7 @@ async def test_serve_then_list_show_and_ack(
         alert(3),
         alert(3, "resolved"),
     ]
-    producer = AIOKafkaProducer(**settings.kafka.client_kwargs())
-    await producer.start()
-    try:
-        for record in records:
-            await producer.send(
-                settings.topics.alerts, key=record.alert_id.encode(), value=alert_bytes(record)
-            )
-        await producer.flush()
-    finally:
-        await producer.stop()
+    await send(settings, records)
 
     with (tmp_path / "serve.log").open("ab") as log:
         serve = start_serve(env, log)
@@ -160,3 +165,33 @@ async def test_serve_then_list_show_and_ack(
     assert text.returncode == 0 and "resolved" in text.stdout and "E3-resolved" in text.stdout
     missing = run(["alerts", "show", "CR404"], env)
     assert missing.returncode == 1 and missing.stderr.strip() == "custodywatch: no alert CR404"
+
+
+@pytest.mark.kafka
+async def test_serve_stops_with_one_line_and_exit_2_when_the_database_goes_away(
+    kafka: KafkaConnection, tmp_path: Path
+) -> None:
+    run_id = uuid.uuid4().hex[:8]
+    settings = Settings(kafka=kafka, topics=Topics.prefixed(f"d-{run_id}"), group_id=f"g-{run_id}")
+    await ensure_fold_topics(settings)
+    with LocalPostgres(durable=False) as server, (tmp_path / "serve.log").open("wb") as log:
+        url = server.create_database("gone")
+        env = {**os.environ, **settings.to_env(), "CUSTODYWATCH_DATABASE_URL": url}
+        serve = start_serve(env, log)
+        try:
+            await send(settings, [alert(1)])
+            deadline = time.monotonic() + 60
+            while not run(["alerts", "list", "--json"], env).stdout:
+                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                await asyncio.sleep(0.3)
+            server.stop()  # the database goes away under a running serve
+            await send(settings, [alert(2)])
+            code = await asyncio.to_thread(serve.wait, 60)
+        finally:
+            if serve.poll() is None:
+                serve.kill()
+    output = (tmp_path / "serve.log").read_text()
+    assert code == 2, output
+    last = output.strip().splitlines()[-1]
+    assert last.startswith("custodywatch: database postgresql+psycopg://"), output
+    assert "Traceback" not in output
