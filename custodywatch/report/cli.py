@@ -11,6 +11,7 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
@@ -69,6 +70,11 @@ def add_parsers(
     source = report.add_mutually_exclusive_group(required=True)
     source.add_argument("--episodes", type=Path, metavar="EPISODES.jsonl")
     source.add_argument("--events", type=Path, metavar="EVENTS.jsonl")
+    source.add_argument(
+        "--store",
+        action="store_true",
+        help="from the store (CUSTODYWATCH_DATABASE_URL), with acknowledgements and escalations",
+    )
     report.add_argument(
         "--alerts", type=Path, metavar="ALERTS.jsonl", help="with --episodes: the alerts"
     )
@@ -119,7 +125,10 @@ def _progress(path: Path, lines: list[bytes]) -> list[bytes]:
 def make_report(args: argparse.Namespace) -> Report:
     query = _query(args)
     rules = _rules(args.rules)
-    if args.events is not None:
+    outcomes = None
+    if args.store:
+        summaries, alerts, outcomes = _from_store(query)
+    elif args.events is not None:
         lines = _progress(args.events, read_lines(args.events))
         print("report: replaying the events", file=sys.stderr)
         summaries, alerts = summaries_from_events(lines, rules)
@@ -133,9 +142,23 @@ def make_report(args: argparse.Namespace) -> Report:
     print(f"report: {len(summaries):,} episodes, {len(alerts):,} alert records", file=sys.stderr)
     now = datetime.now(UTC).astimezone(ZoneInfo(rules.time_zones.default))
     try:
-        return build_report(summaries, alerts, query, rules, now)
+        return build_report(summaries, alerts, query, rules, now, outcomes)
     except ValueError as exc:  # a summary's time that is not RFC 3339
         raise SourceError(f"bad episode data: {exc}") from None
+
+
+def _from_store(query: ReportQuery) -> tuple[Any, Any, Any]:
+    from custodywatch.config import Settings
+    from custodywatch.report.store_source import from_store
+    from custodywatch.store.db import StoreUnavailableError, migrate, open_engine
+
+    try:
+        engine = open_engine(Settings.from_env().database_url)
+        migrate(engine)
+        print("report: reading the store", file=sys.stderr)
+        return from_store(engine, query.start, query.end)
+    except StoreUnavailableError as exc:
+        raise SourceError(str(exc)) from None
 
 
 def render(report: Report, fmt: str) -> bytes:
