@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, ProcessCollector
 
 from custodywatch import core_build
 from custodywatch.config import Settings
@@ -22,6 +22,8 @@ log = logging.getLogger("custodywatch")
 async def run_worker(settings: Settings, rules: RuleConfig) -> None:
     """Run until SIGTERM or SIGINT; /metrics is served while it runs."""
     registry = CollectorRegistry()
+    # process_start_time_seconds and friends: the dashboard counts restarts from it.
+    ProcessCollector(registry=registry)
     worker = Worker(settings, rules, PrometheusObserver(registry))
     server = None
     if settings.metrics_port is not None:

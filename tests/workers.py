@@ -31,7 +31,8 @@ class WorkerProcess:
     """`custodywatch worker` as a real OS process, so it can be SIGKILLed."""
 
     def __init__(self, settings: Settings, log: Path, clock_mode: str = "event") -> None:
-        mine = settings.model_copy(update={"metrics_port": free_port()})
+        self.metrics_port = free_port()
+        mine = settings.model_copy(update={"metrics_port": self.metrics_port})
         env = {**os.environ, **mine.to_env()}
         self.log = log.open("ab")
         self.proc = subprocess.Popen(

@@ -39,6 +39,11 @@ EXPECTED_COMMANDS = {
 }
 # Mounted into Prometheus; written alongside the alert rules in alerts/.
 PROMETHEUS_FILES = {"alerts/prometheus.yml", "alerts/prometheus-rules.yml"}
+# Mounted into Grafana: where it looks for provisioning, and where the provider reads dashboards.
+GRAFANA_MOUNTS = {
+    "dashboards/provisioning": "/etc/grafana/provisioning",
+    "dashboards/custodywatch.json": "/var/lib/grafana/dashboards/custodywatch.json",
+}
 
 # Where the Compose Specification schema comes from: a file inside a pinned PyPI wheel.
 SCHEMA_PACKAGE = "check-jsonschema"
@@ -178,7 +183,9 @@ def test_schema_is_the_compose_specification(schema: dict[str, Any]) -> None:
 
 def test_compose_file_is_valid(validator: Validator, compose: dict[str, Any]) -> None:
     assert _errors(validator, compose) == []
-    assert set(compose["services"]) == {"kafka", "postgres", "worker", "simulator", "prometheus"}
+    assert set(compose["services"]) == {
+        *("kafka", "postgres", "worker", "simulator", "prometheus", "grafana")
+    }
 
 
 def test_validator_rejects_a_broken_compose_document(validator: Validator) -> None:
@@ -225,6 +232,38 @@ def test_mounted_local_files_exist(compose: dict[str, Any]) -> None:
     assert {("prometheus", path) for path in PROMETHEUS_FILES} <= mounts
     missing = sorted(f"{service}: {path}" for service, path in mounts if not (ROOT / path).exists())
     assert missing == []
+
+
+def test_grafana_is_provisioned_with_the_dashboard_and_the_prometheus_source(
+    compose: dict[str, Any],
+) -> None:
+    grafana = compose["services"]["grafana"]
+    mounts = {}
+    for volume in grafana["volumes"]:
+        source, target, mode = volume.split(":")
+        assert mode == "ro", volume
+        mounts[(ROOT / source).resolve().relative_to(ROOT).as_posix()] = target
+    assert mounts == GRAFANA_MOUNTS
+    provisioning = ROOT / "dashboards" / "provisioning"
+    (source,) = yaml.safe_load(
+        (provisioning / "datasources" / "prometheus.yml").read_text(encoding="utf-8")
+    )["datasources"]
+    assert source["type"] == "prometheus"
+    # The compose service name and the port Prometheus listens on in its image.
+    assert source["url"] == "http://prometheus:9090"
+    assert "prometheus" in grafana["depends_on"]
+    (provider,) = yaml.safe_load(
+        (provisioning / "dashboards" / "custodywatch.yml").read_text(encoding="utf-8")
+    )["providers"]
+    dashboard_dir = provider["options"]["path"]
+    assert GRAFANA_MOUNTS["dashboards/custodywatch.json"].startswith(f"{dashboard_dir}/")
+    dashboard = json.loads((ROOT / "dashboards" / "custodywatch.json").read_text(encoding="utf-8"))
+    used = {
+        target["datasource"]["uid"]
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    }
+    assert used == {source["uid"]}
 
 
 def test_dependencies_and_named_volumes_are_declared(compose: dict[str, Any]) -> None:

@@ -24,6 +24,11 @@ ALERTS = ROOT / "alerts"
 RULES = ALERTS / "prometheus-rules.yml"
 RULES_TESTS = ALERTS / "prometheus-rules.test.yml"
 CONFIG = ALERTS / "prometheus.yml"
+COMPOSE = ROOT / "docker-compose.yml"
+
+# Series that `custodywatch serve` is to export (docs/runbook.md, "Dashboards and
+# operational alerts"); a rule already watches them. Remove a name once it is exported.
+SERVE_SERIES_TO_COME = {"custodywatch_alerts_unacknowledged_past_ladder"}
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +53,13 @@ def run(promtool: str, *args: str) -> str:
 
 def test_rules_file_is_valid(promtool: str) -> None:
     output = run(promtool, "check", "rules", str(RULES.relative_to(ROOT)))
-    assert "SUCCESS: 8 rules found" in output
+    assert "SUCCESS: 14 rules found" in output
 
 
 def test_config_is_valid_and_loads_the_rules(promtool: str) -> None:
     output = run(promtool, "check", "config", str(CONFIG.relative_to(ROOT)))
     assert "SUCCESS: 1 rule files found" in output
-    assert "SUCCESS: 8 rules found" in output
+    assert "SUCCESS: 14 rules found" in output
 
 
 def test_rule_unit_tests_pass(promtool: str) -> None:
@@ -71,7 +76,13 @@ def test_every_alert_has_severity_team_summary_and_description() -> None:
     alerts = _alerts()
     assert set(alerts) == {
         "CustodywatchWorkerDown",
+        "CustodywatchWorkerAbsent",
+        "CustodywatchServeDown",
         "CustodywatchConsumerLagHigh",
+        "CustodywatchConsumerLagGrowing",
+        "CustodywatchDeadLettersAboveNormal",
+        "CustodywatchPartitionRestoreSlow",
+        "CriticalWelfareAlertsUnacknowledged",
         "CustodywatchDeadLetterRateHigh",
         "CustodywatchAlertLatencyHigh",
         "CustodywatchNoEventsWhileChildrenDetained",
@@ -109,7 +120,31 @@ def test_rules_use_only_series_the_worker_exports() -> None:
     exported = {sample.name for metric in registry.collect() for sample in metric.samples}
     for name, rule in _alerts().items():
         used = set(re.findall(r"custodywatch_[a-z_]+", str(rule["expr"])))
-        assert used <= exported, (name, used - exported)
+        assert used <= exported | SERVE_SERIES_TO_COME, (name, used - exported)
+    assert not SERVE_SERIES_TO_COME & exported, "exported now: take it off the list"
+
+
+def test_every_alert_has_a_promtool_unit_test() -> None:
+    tests = yaml.safe_load(RULES_TESTS.read_text(encoding="utf-8"))["tests"]
+    tested = {
+        case["alertname"]
+        for test in tests
+        for case in test["alert_rule_test"]
+        if case["exp_alerts"]  # a test that sees it fire, not only stay quiet
+    }
+    assert tested == set(_alerts())
+
+
+def test_compose_runs_the_prometheus_version_promtool_tests_against(promtool: str) -> None:
+    # Rules are tested with this promtool; docker-compose users run them on that image.
+    version = re.search(r"version (\d+\.\d+\.\d+)", run(promtool, "--version"))
+    assert version is not None
+    compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    image = compose["services"]["prometheus"]["image"]
+    assert image == f"prom/prometheus:v{version[1]}", (
+        f"docker-compose.yml runs {image} but the rules are tested with promtool "
+        f"{version[1]}: make them agree (docs/runbook.md, Prometheus versions)"
+    )
 
 
 def test_config_scrapes_the_worker_and_loads_the_rules() -> None:
