@@ -16,5 +16,5 @@ RUN useradd --create-home --uid 10001 --user-group custodywatch
 USER custodywatch
 WORKDIR /home/custodywatch
 
-EXPOSE 9108
+EXPOSE 9108 9109
 CMD ["custodywatch", "worker"]

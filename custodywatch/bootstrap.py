@@ -55,6 +55,7 @@ async def run_serve(
     from custodywatch.alerting.service import serve
 
     registry = CollectorRegistry()
+    ProcessCollector(registry=registry)  # restarts: process_start_time_seconds
     observer = PrometheusObserver(registry)
     server = None
     if settings.serve_metrics_port is not None:

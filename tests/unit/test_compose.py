@@ -184,7 +184,7 @@ def test_schema_is_the_compose_specification(schema: dict[str, Any]) -> None:
 def test_compose_file_is_valid(validator: Validator, compose: dict[str, Any]) -> None:
     assert _errors(validator, compose) == []
     assert set(compose["services"]) == {
-        *("kafka", "postgres", "worker", "simulator", "prometheus", "grafana")
+        *("kafka", "postgres", "worker", "serve", "simulator", "prometheus", "grafana")
     }
 
 
