@@ -1,9 +1,12 @@
 """`custodywatch demo`: the whole system on one machine, in a few minutes.
 
 Starts a local Kafka broker (or uses CUSTODYWATCH_KAFKA_BOOTSTRAP), runs the
-worker in event time with /metrics, streams a simulated day of arrivals
-time-compressed (their detentions run on, e.g. remands over a weekend),
-prints alerts as they arrive, then a summary; cleans up. Ctrl-C (or SIGTERM)
+worker in event time with /metrics and `serve` on a throwaway SQLite store
+(the escalation ladder, signed webhooks to a local receiver standing in for
+every recipient, a perry-barr sergeant who acknowledges critical alerts),
+streams a simulated day of arrivals time-compressed (their detentions run on,
+e.g. remands over a weekend), prints alerts and notifications as they arrive,
+then a summary and a safeguarding report from the store; cleans up. Ctrl-C (or SIGTERM)
 stops it early: it still cleans up and prints the summary, and exits 130.
 Demo topics and group carry a run id, so a demo never mixes with real traffic.
 """
@@ -16,6 +19,7 @@ import json
 import logging
 import signal
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -28,13 +32,18 @@ from zoneinfo import ZoneInfo
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import CollectorRegistry
 
+from custodywatch.alerting.clock import EventClock
+from custodywatch.alerting.service import serve
 from custodywatch.config import ClockMode, Settings, Topics
 from custodywatch.core.clock import iso
 from custodywatch.core.config import RuleConfig
+from custodywatch.demo_people import People, demo_routing, write_report
 from custodywatch.errors import INTERRUPTED
+from custodywatch.lifecycle.policy import EscalationPolicy
 from custodywatch.localkafka import KafkaConnection, free_port, open_kafka
 from custodywatch.localkafka.connection import start_or_close
 from custodywatch.metrics import PrometheusObserver, serve_metrics
+from custodywatch.observer import NullObserver
 from custodywatch.stream.publisher import stream_paced
 from custodywatch.stream.worker import Worker, ensure_topics
 
@@ -160,12 +169,23 @@ async def run_demo(
     interrupted = asyncio.Event()
     counted = _Counted(records)
     print(f"custodywatch demo: {_where(KafkaConnection.from_env())} ...", file=out, flush=True)
-    with _interrupts(interrupted), open_kafka() as kafka:
+    with (
+        _interrupts(interrupted),
+        open_kafka() as kafka,
+        tempfile.TemporaryDirectory(prefix="custodywatch-demo-") as store_dir,
+    ):
         topics = Topics.prefixed(f"demo-{run}")
         settings = Settings(
-            kafka=kafka, topics=topics, group_id=f"demo-{run}", clock_mode=ClockMode.EVENT
+            kafka=kafka,
+            topics=topics,
+            group_id=f"demo-{run}",
+            clock_mode=ClockMode.EVENT,
+            database_url=f"sqlite:///{store_dir}/store.db",
         )
         await ensure_topics(settings)
+        clock = EventClock(settings)
+        people = People(settings.database_url, clock, out)
+        await people.start()
         registry = CollectorRegistry()
         worker = Worker(settings, RuleConfig(), PrometheusObserver(registry))
         try:
@@ -179,9 +199,21 @@ async def run_demo(
         print(_banner(options, kafka.bootstrap_servers, server.port), file=out, flush=True)
         stop = asyncio.Event()
         seen: Counter[str] = Counter()
+        routing = demo_routing(people.port)
         tasks = [
             asyncio.create_task(worker.run(stop)),
             asyncio.create_task(_watch_alerts(settings, seen, stop, out)),
+            asyncio.create_task(
+                serve(
+                    settings,
+                    EscalationPolicy(),
+                    routing,
+                    NullObserver(),
+                    batch=500,
+                    stop=stop,
+                    clock=clock,
+                )
+            ),
         ]
         try:
             if not interrupted.is_set():  # e.g. Ctrl-C while the broker was starting
@@ -189,8 +221,14 @@ async def run_demo(
         finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await people.stop()
             server.shutdown()
         _summary(registry, counted.taken, seen, out, interrupted.is_set())
+        _people_summary(people, out)
+        if not interrupted.is_set():
+            end = datetime.fromtimestamp(max(clock.now_us(), 1) / 1e6, LOCAL)
+            path = await asyncio.to_thread(write_report(settings.database_url, START, end))
+            print(f"safeguarding report of these days, from the store: {path}", file=out)
     log.info("demo finished", extra={"run": run, "events_sent": counted.taken})
     return INTERRUPTED if interrupted.is_set() else 0
 
@@ -228,6 +266,9 @@ def _banner(options: DemoOptions, bootstrap: str, port: int) -> str:
         f"{START:%a %d %b %H:%M} at {options.speed:g}x, and each detention on to its end\n"
         f"(a child refused bail may wait for Monday's court, so the clock runs on past them;\n"
         f"quiet stretches are fast-forwarded). Ctrl-C stops early.\n"
+        f"serve (store, escalation ladder, signed webhooks) tells people: lines 'notify'\n"
+        f"(when, kind, recipient, custody record, alerts); the perry-barr custody sergeant\n"
+        f"acknowledges critical alerts ('ack'), the other suites' alerts climb to the inspector.\n"
         f"alerts (time, suite, custody record, rule/stage):"
     )
 
@@ -262,6 +303,17 @@ def _summary(
         )
     for reason, count in sorted(rejected.items()):
         print(f"  {reason:<40} {count:>5}", file=out)
+
+
+def _people_summary(people: People, out: TextIO) -> None:
+    counts = people.counts
+    print(
+        f"notifications delivered (signed webhooks): {counts['raised']} on raise, "
+        f"{counts['escalated']} escalations, {counts['resolved']} resolved and "
+        f"{counts['retracted']} retracted notices; {counts['acknowledged']} acknowledged "
+        f"by the perry-barr sergeant; {counts['bad signature']} bad signatures",
+        file=out,
+    )
 
 
 def demo_records(options: DemoOptions) -> Iterable[Record]:

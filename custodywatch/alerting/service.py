@@ -13,7 +13,7 @@ import logging
 import signal
 from contextlib import AsyncExitStack
 
-from custodywatch.alerting.clock import EventClock, WallClock
+from custodywatch.alerting.clock import Clock, EventClock, WallClock
 from custodywatch.alerting.delivery import Outbox, open_dispatcher
 from custodywatch.alerting.hooks import LifecycleHooks
 from custodywatch.alerting.states import AlertStates
@@ -38,15 +38,20 @@ async def serve(
     *,
     batch: int,
     stop: asyncio.Event | None = None,
+    clock: Clock | None = None,
 ) -> None:
+    """Until SIGTERM / SIGINT, or until `stop` is set when the caller passes one
+    (the demo: it handles the signals itself, and shares the clock to acknowledge)."""
     engine = open_engine(settings.database_url)
     migrate(engine)
     log.info("store ready", extra={"database": describe(settings.database_url)})
-    clock = EventClock(settings) if settings.clock_mode is ClockMode.EVENT else WallClock()
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    if clock is None:
+        clock = EventClock(settings) if settings.clock_mode is ClockMode.EVENT else WallClock()
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
     fold = Fold(settings, engine, hooks=LifecycleHooks(policy, routing, clock), batch=batch)
     timers = Timers(engine, policy, routing, clock, observer)
     box = Outbox(engine)

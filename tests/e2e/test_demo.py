@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -69,6 +70,15 @@ def test_demo_streams_traffic_shows_alerts_and_summarises(kafka: KafkaConnection
     dead = int(re.search(r"dead-letter topic: (\d+)", summary).group(1))  # type: ignore[union-attr]
     assert ("deliberate producer mistakes" in summary) == (dead > 0)
     assert not re.search(r"\bP-\d", out), "the terminal shows no person_ref"
+
+    # serve told people: on raise, up the ladder, on resolution; the sergeant acknowledged.
+    kinds = {m.group(1) for m in re.finditer(r"^    notify \w{3} \d\d:\d\d  (\w+)", out, re.M)}
+    assert {"raised", "escalated", "resolved"} <= kinds, out[-3000:]
+    assert re.search(r"^    ack    sgt-demo takes \S+: its escalation stops", out, re.M)
+    assert "0 bad signatures" in out
+    report = re.search(r"safeguarding report of these days, from the store: (\S+)", out)
+    assert report is not None
+    assert "s.38(6)" in Path(report.group(1)).read_text(encoding="utf-8")
 
     # The logs: one JSON object per line, nothing about a person but pseudonymous refs.
     entries = [json.loads(line) for line in done.stderr.splitlines()]
