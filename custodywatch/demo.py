@@ -291,7 +291,12 @@ def _summary(
                 if sample.name.endswith("_total") and sample.value:
                     rejected[sample.labels["reason"]] = int(sample.value)
     stopped = "interrupted; " if interrupted else ""
-    print(f"\nsummary: {stopped}{sent:,} events sent, {sum(seen.values())} alerts", file=out)
+    settled = sum(n for key, n in seen.items() if key.endswith(("(resolved)", "(retracted)")))
+    print(
+        f"\nsummary: {stopped}{sent:,} events sent, {sum(seen.values())} alert records "
+        f"({sum(seen.values()) - settled} raised, {settled} resolved or retracted)",
+        file=out,
+    )
     for key, count in sorted(seen.items()):
         print(f"  {key:<40} {count:>5}", file=out)
     print(f"rejected to the dead-letter topic: {sum(rejected.values())}", file=out)

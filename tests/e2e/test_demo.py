@@ -65,7 +65,7 @@ def test_demo_streams_traffic_shows_alerts_and_summarises(kafka: KafkaConnection
     assert alert_lines, out[-2000:]
     assert "local policy" in out
     summary = out[out.index("summary:") :]
-    total = int(re.search(r"(\d+) alerts", summary).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) alert records", summary).group(1))  # type: ignore[union-attr]
     assert total == len(alert_lines)
     dead = int(re.search(r"dead-letter topic: (\d+)", summary).group(1))  # type: ignore[union-attr]
     assert ("deliberate producer mistakes" in summary) == (dead > 0)
