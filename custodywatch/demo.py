@@ -3,7 +3,7 @@
 Starts a local Kafka broker (or uses CUSTODYWATCH_KAFKA_BOOTSTRAP), runs the
 worker in event time with /metrics and `serve` on a throwaway SQLite store
 (the escalation ladder, signed webhooks to a local receiver standing in for
-every recipient, a perry-barr sergeant who acknowledges critical alerts),
+every recipient, the children's suites' sergeants, who acknowledge critical alerts),
 streams a simulated day of arrivals time-compressed (their detentions run on,
 e.g. remands over a weekend), prints alerts and notifications as they arrive,
 then a summary and a safeguarding report from the store; cleans up. Ctrl-C (or SIGTERM)
@@ -267,8 +267,8 @@ def _banner(options: DemoOptions, bootstrap: str, port: int) -> str:
         f"(a child refused bail may wait for Monday's court, so the clock runs on past them;\n"
         f"quiet stretches are fast-forwarded). Ctrl-C stops early.\n"
         f"serve (store, escalation ladder, signed webhooks) tells people: lines 'notify'\n"
-        f"(when, kind, recipient, custody record, alerts); the perry-barr custody sergeant\n"
-        f"acknowledges critical alerts ('ack'), the other suites' alerts climb to the inspector.\n"
+        f"(when, kind, recipient, custody record, alerts); the sergeants of the children's\n"
+        f"suites (perry-barr, oldbury) acknowledge critical alerts ('ack'); elsewhere they climb.\n"
         f"alerts (time, suite, custody record, rule/stage):"
     )
 
@@ -316,7 +316,7 @@ def _people_summary(people: People, out: TextIO) -> None:
         f"notifications delivered (signed webhooks): {counts['raised']} on raise, "
         f"{counts['escalated']} escalations, {counts['resolved']} resolved and "
         f"{counts['retracted']} retracted notices; {counts['acknowledged']} acknowledged "
-        f"by the perry-barr sergeant; {counts['bad signature']} bad signatures",
+        f"by the children's suites' sergeants; {counts['bad signature']} bad signatures",
         file=out,
     )
 

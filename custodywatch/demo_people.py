@@ -1,10 +1,11 @@
-"""The demo's people: a webhook receiver standing in for every recipient, and a
-custody sergeant at perry-barr who acknowledges critical alerts as they come.
+"""The demo's people: a webhook receiver standing in for every recipient, and the
+custody sergeants of the children's suites, who acknowledge critical alerts.
 
 Every role of the simulated force is routed to one local receiver (signed
 webhooks, the signature checked as a force's receiver would). The receiver
-prints each notification; the perry-barr sergeant takes ownership of each
-critical alert a moment after being told, so the demo shows both an
+prints each notification; the sergeants at perry-barr and oldbury (the suites
+designed for children) take ownership of each critical alert a moment after
+being told, so the demo shows both an
 acknowledgement (escalation stops) and, elsewhere, escalation to the duty
 inspector when nobody acknowledges.
 """
@@ -35,7 +36,7 @@ from custodywatch.store.db import open_engine
 
 LOCAL = ZoneInfo("Europe/London")
 SECRET_ENV = "CUSTODYWATCH_DEMO_HOOK_SECRET"
-SERGEANT = "suite/perry-barr/custody_sergeant"
+SERGEANTS = ("suite/perry-barr/custody_sergeant", "suite/oldbury/custody_sergeant")
 
 
 def demo_routing(port: int) -> Routing:
@@ -109,16 +110,16 @@ class People:
         return f"    notify {when}  {n['kind']:<9} -> {n['recipient']:<36} {record}  {alerts}"
 
     def _maybe_acknowledge(self, n: dict[str, Any]) -> None:
-        if n["recipient"] != SERGEANT or n["kind"] != "raised":
+        if n["recipient"] not in SERGEANTS or n["kind"] != "raised":
             return
         for alert in n["alerts"]:
             if alert["severity"] == "critical" and alert["alert_id"] not in self._acks:
                 self._acks.add(alert["alert_id"])
-                task = asyncio.create_task(self._acknowledge(alert["alert_id"]))
+                task = asyncio.create_task(self._acknowledge(alert["alert_id"], n["recipient"]))
                 self._pending.add(task)
                 task.add_done_callback(self._pending.discard)
 
-    async def _acknowledge(self, alert_id: str) -> None:
+    async def _acknowledge(self, alert_id: str, sergeant: str) -> None:
         await asyncio.sleep(0.2)  # a few simulated minutes: the sergeant reads it first
         engine = open_engine(self.database_url)
         result = await asyncio.to_thread(
@@ -127,7 +128,7 @@ class People:
             EscalationPolicy(),
             alert_id,
             user="sgt-demo",
-            role=SERGEANT,
+            role=sergeant,
             note=None,
             now_us=self.clock.now_us(),
         )
