@@ -15,9 +15,11 @@ end, by custody_record_id. `decode_file` parses a file once so that
 from __future__ import annotations
 
 import base64
+import gc
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -133,6 +135,20 @@ def run(
     result.rejects.sort(key=lambda r: r.line)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """A whole file's events stay alive until the replay ends: about a million acyclic
+    objects for ten months. The cyclic collector would rescan them again and again as
+    they pile up (decoding ten months: 7.9 s CPU with it, 2.7 s without)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 @dataclass(frozen=True, slots=True)
 class Decoded:
     """An events file parsed once, ready to replay under any number of rule sets."""
@@ -147,9 +163,10 @@ class Decoded:
 
 def decode_file(lines: Iterable[bytes]) -> Decoded:
     result = ReplayResult()
-    raw_lines = [line.rstrip(b"\r\n") for line in lines]
-    decoded = decode_lines(raw_lines, result)
-    decoded.sort(key=lambda item: (item[0], item[1]))
+    with gc_paused():
+        raw_lines = [line.rstrip(b"\r\n") for line in lines]
+        decoded = decode_lines(raw_lines, result)
+        decoded.sort(key=lambda item: (item[0], item[1]))
     return Decoded(raw_lines, decoded, tuple(result.rejects), result.events)
 
 
@@ -158,7 +175,8 @@ def replay_decoded(
 ) -> ReplayResult:
     """Drive `engine` over decoded events; each call gets its own result."""
     result = ReplayResult(rejects=list(decoded.rejects), events=decoded.count)
-    run(engine, decoded.events, lambda n: decoded.raw[n - 1], result, until, progress)
+    with gc_paused():
+        run(engine, decoded.events, lambda n: decoded.raw[n - 1], result, until, progress)
     return result
 
 
@@ -176,7 +194,8 @@ def replay_summaries(
     engine = Engine(rules, keep_ended=True)
     result = replay_decoded(engine, decode_file(lines), until, progress)
     rids = sorted({*engine.episodes, *engine.ended})
-    return result, engine.episode_summaries(rids, as_of=result.end)
+    with gc_paused():
+        return result, engine.episode_summaries(rids, as_of=result.end)
 
 
 def replay_alerted(

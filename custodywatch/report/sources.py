@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from custodywatch.contract.alerts import ALERT_ADAPTER, AlertRecord
 from custodywatch.contract.episodes import EPISODE_ADAPTER, EpisodeSummary
 from custodywatch.core.config import RuleConfig
-from custodywatch.replay import decode_file, replay_alerted, replay_summaries
+from custodywatch.replay import decode_file, gc_paused, replay_alerted, replay_summaries
 from custodywatch.report.whatif import Run
 
 T = TypeVar("T")
@@ -59,8 +59,9 @@ def summaries_from_events(
     lines: Iterable[bytes], rules: RuleConfig
 ) -> tuple[list[EpisodeSummary], list[AlertRecord]]:
     """Replay an events file and return its episode summaries and standing alerts."""
-    result, summaries = replay_summaries(lines, rules)
-    return summaries, list(result.alerts)
+    with gc_paused():  # the decoded events live until the summaries are made
+        result, summaries = replay_summaries(lines, rules)
+        return summaries, list(result.alerts)
 
 
 def runs_from_events(
@@ -69,11 +70,12 @@ def runs_from_events(
     """Decode an events file once and replay it under each rule set (what-if).
 
     Each run keeps its standing alerts and the summaries of their episodes only."""
-    progress("decoding the events")
-    decoded = decode_file(lines)
     runs = []
-    for number, rules in enumerate(rule_sets, start=1):
-        progress(f"replaying under rule set {number} of {len(rule_sets)}")
-        result, summaries = replay_alerted(decoded, rules)
-        runs.append(Run(result.alerts, summaries))
+    with gc_paused():  # the decoded events live through every run
+        progress("decoding the events")
+        decoded = decode_file(lines)
+        for number, rules in enumerate(rule_sets, start=1):
+            progress(f"replaying under rule set {number} of {len(rule_sets)}")
+            result, summaries = replay_alerted(decoded, rules)
+            runs.append(Run(result.alerts, summaries))
     return runs
