@@ -23,6 +23,7 @@ Targets (issue 10): report under 10 s for a large force's year; what-if under
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import statistics
 import time
@@ -131,7 +132,7 @@ def main() -> None:
             results.setdefault("PDF of the report's HTML (Chromium)", []).append(timed(print_pdf))
         for scenario in scenarios:
             results.setdefault(f"what-if {scenario}", []).append(
-                timed(lambda s=scenario: whatif(lines, s, answers))  # type: ignore[misc]
+                timed(functools.partial(whatif, lines, scenario, answers))
             )
         print(f"repeat {n + 1} of {args.repeat} done", flush=True)
     baseline = results["replay only (baseline)"]

@@ -19,13 +19,19 @@ from pathlib import Path
 
 import pytest
 from builders import Episode
+from report_builders import MADE
 
 from custodywatch.cli import main
 from custodywatch.core.config import RuleConfig
-from custodywatch.report.sources import runs_from_events
+from custodywatch.report import cells
+from custodywatch.report.engine import build_report
+from custodywatch.report.model import Count, ReportQuery
+from custodywatch.report.sources import runs_from_events, summaries_from_events
 from custodywatch.report.whatif import ALL, TOTAL, WhatIf, WhatIfQuery, compare
 from custodywatch.report.whatif_settings import Setting, apply_settings, governed
 from custodywatch.report.whatif_views import headline
+from custodywatch.sim.config import SimConfig
+from custodywatch.sim.generator import iter_lines
 
 FOUR_HOURS = (Setting("detention_duration.breach", "4h"),)
 BREACH = "detention_duration/breach"
@@ -51,17 +57,22 @@ def history() -> list[bytes]:
     return [line for ep in episodes for line in ep.lines()]
 
 
-def what_if(suppress: bool = False, **query: object) -> WhatIf:
+def what_if(
+    suppress: bool = False,
+    start: date | None = None,
+    end: date | None = None,
+    local_authority: str | None = None,
+) -> WhatIf:
     rules = apply_settings({}, FOUR_HOURS)
     current, changed = runs_from_events(history(), (RuleConfig(), rules), lambda _: None)
-    q = WhatIfQuery(FOUR_HOURS, ("6h",), governed(FOUR_HOURS), suppress=suppress, **query)  # type: ignore[arg-type]
+    q = WhatIfQuery(
+        FOUR_HOURS, ("6h",), governed(FOUR_HOURS), start, end, local_authority, suppress
+    )
     return compare(current, changed, q, RuleConfig())
 
 
 def counts(w: WhatIf, scope: str, period: str, measure: str) -> tuple[str, str, str]:
     row = w.detail.row(f"{scope}|{period}|{measure}")
-    from custodywatch.report import cells
-
     return (
         cells.text(w.detail, (row, 0), w.withheld),
         cells.text(w.detail, (row, 1), w.withheld),
@@ -215,3 +226,25 @@ def test_usage_errors_exit_2_with_one_line(
     assert main(["whatif", *argv, "--set", "detention_duration.breach=4h"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert message in err[-1] and "Traceback" not in "\n".join(err)
+
+
+def test_the_current_column_is_what_the_report_counts() -> None:
+    """On a simulated month, the current rules' alerts per LA equal the report's."""
+    config = SimConfig(seed=3, months=1, detentions=3000)
+    lines = [line.encode() for line in iter_lines(config)]
+    april = ReportQuery(start=date(2025, 4, 1), end=date(2025, 4, 30), suppress=False)
+    summaries, alerts = summaries_from_events(lines, RuleConfig())
+    report = build_report(summaries, alerts, april, RuleConfig(), MADE)
+    settings = (Setting("detention_duration.breach", "4h"),)
+    rules = apply_settings({}, settings)
+    current, _ = runs_from_events(lines, (RuleConfig(), rules), lambda _: None)
+    q = WhatIfQuery(settings, ("6h",), governed(settings), april.start, april.end, suppress=False)
+    w = compare(current, current, q, RuleConfig())
+    table = report.table("alerts_by_la")
+    assert len(w.las) >= 5
+    for la in (*w.las, ALL):
+        column = "Total" if la == ALL else la
+        expected = table.cell("all", column)
+        assert isinstance(expected, Count) and expected.n > 0
+        got = w.detail.at(w.coord(la, TOTAL, "alerts"))
+        assert isinstance(got, Count) and got.n == expected.n, la

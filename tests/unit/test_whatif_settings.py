@@ -3,15 +3,11 @@ each key governs (checked against the rules' own stages and sections)."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from custodywatch.contract.events import ArrestBasis
 from custodywatch.core.config import HOUR_US, MINUTE_US, RuleConfig
 from custodywatch.core.rules import STAGES
-from custodywatch.report.sources import runs_from_events
-from custodywatch.report.whatif import WhatIfQuery, compare
 from custodywatch.report.whatif_settings import (
     SECTION_RULES,
     STAGE_KEYS,
@@ -23,8 +19,6 @@ from custodywatch.report.whatif_settings import (
     is_governed,
     parse_setting,
 )
-from custodywatch.sim.config import SimConfig
-from custodywatch.sim.generator import iter_lines
 
 
 def test_settings_change_only_their_key_and_keep_the_rules_file() -> None:
@@ -107,32 +101,3 @@ def test_a_key_governs_its_stage_or_its_rule(
 
 def test_who_is_a_child_governs_every_alert() -> None:
     assert governed([Setting("juvenile_age", "17")]) is None
-
-
-def test_the_current_column_is_what_the_report_counts() -> None:
-    """On a simulated month, the current rules' alerts per LA equal the report's."""
-    from report_builders import MADE
-
-    from custodywatch.report.engine import build_report
-    from custodywatch.report.model import Count, ReportQuery
-    from custodywatch.report.sources import summaries_from_events
-    from custodywatch.report.whatif import ALL, TOTAL
-
-    config = SimConfig(seed=3, months=1, detentions=3000)
-    lines = [line.encode() for line in iter_lines(config)]
-    june = ReportQuery(start=date(2025, 4, 1), end=date(2025, 4, 30), suppress=False)
-    summaries, alerts = summaries_from_events(lines, RuleConfig())
-    report = build_report(summaries, alerts, june, RuleConfig(), MADE)
-    settings = (Setting("detention_duration.breach", "4h"),)
-    rules = apply_settings({}, settings)
-    current, _ = runs_from_events(lines, (RuleConfig(), rules), lambda _: None)
-    q = WhatIfQuery(settings, ("6h",), governed(settings), june.start, june.end, suppress=False)
-    w = compare(current, current, q, RuleConfig())
-    table = report.table("alerts_by_la")
-    assert len(w.las) >= 5
-    for la in (*w.las, ALL):
-        column = "Total" if la == ALL else la
-        expected = table.cell("all", column)
-        assert isinstance(expected, Count) and expected.n > 0
-        got = w.detail.at(w.coord(la, TOTAL, "alerts"))
-        assert isinstance(got, Count) and got.n == expected.n, la
