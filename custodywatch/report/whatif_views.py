@@ -113,26 +113,25 @@ def period_view(w: WhatIf) -> View:
 
 
 def monthly_view(w: WhatIf) -> View:
-    """Months across, as the force publishes; the chart draws the children alerted."""
-    scope, (children, alerts) = scope_of(w), w.headline_measures()
-    columns = [*w.months, "Total"]
+    """Children alerted by the changed rules, months across as the force publishes, with
+    the chart (the legend takes the short row labels; alerts by month are in by_la)."""
+    scope, (children, _) = scope_of(w), w.headline_measures()
     periods = [*w.months, TOTAL]
-    lines = []
-    for measure in (children, alerts):
-        label = measure_label(measure, w.query.governed)
-        for c, name in enumerate(("current rules", "what-if", "difference")):
-            sources = tuple(w.coord(scope, p, measure, c) for p in periods)
-            lines.append(_Line(f"{measure}_{c}", f"{label}, {name}", sources, int(c > 0)))
+    lines = [
+        _Line(f"{children}_{c}", name, tuple(w.coord(scope, p, children, c) for p in periods))
+        for c, name in enumerate(("Current rules", "What-if", "Difference"))
+    ]
+    what = measure_label(children, w.query.governed)
     chart = Chart(
         "line",
         rows=(0, 1),
         columns=tuple(range(len(w.months))),
-        title=f"Children alerted by {changed_label(w.query.governed)}, by month of T0",
+        title=f"{what}, by month of T0",
         unit=1.0,
         unit_name="children",
     )
-    title = "By month: current rules against what-if"
-    return _view(w, "whatif_monthly", title, columns, lines, chart=chart)
+    title = f"{what}, by month: current rules against what-if"
+    return _view(w, "whatif_monthly", title, [*w.months, "Total"], lines, chart)
 
 
 def by_la_view(w: WhatIf) -> View:
