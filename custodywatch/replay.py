@@ -8,15 +8,18 @@ as raised), ordered by (due_at, alert_id), so it does not depend on the order
 in which alerts happened to be raised; the full history (every raised,
 resolved and retracted record, in the order the engine emitted them) is kept too.
 `replay_summaries` also gives the final summary of every episode, as of that
-end, by custody_record_id.
+end, by custody_record_id. `decode_file` parses a file once so that
+`replay_decoded` / `replay_alerted` can replay it under several rule sets (what-if).
 """
 
 from __future__ import annotations
 
 import base64
+import gc
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -132,21 +135,55 @@ def run(
     result.rejects.sort(key=lambda r: r.line)
 
 
-def _replay(
-    engine: Engine, lines: Iterable[bytes], until: int | None, progress: Any
-) -> ReplayResult:
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """A whole file's events stay alive until the replay ends: about a million acyclic
+    objects for ten months. The cyclic collector would rescan them again and again as
+    they pile up (decoding ten months: 7.9 s CPU with it, 2.7 s without)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """An events file parsed once, ready to replay under any number of rule sets."""
+
+    raw: list[bytes]
+    events: list[tuple[int, int, CustodyEvent]]
+    """(occurred_at, line number, event) of the valid lines, in replay order."""
+    rejects: tuple[RejectedLine, ...]
+    count: int
+    """Non-blank lines."""
+
+
+def decode_file(lines: Iterable[bytes]) -> Decoded:
     result = ReplayResult()
-    raw_lines = [line.rstrip(b"\r\n") for line in lines]
-    decoded = decode_lines(raw_lines, result)
-    decoded.sort(key=lambda item: (item[0], item[1]))
-    run(engine, decoded, lambda n: raw_lines[n - 1], result, until, progress)
+    with gc_paused():
+        raw_lines = [line.rstrip(b"\r\n") for line in lines]
+        decoded = decode_lines(raw_lines, result)
+        decoded.sort(key=lambda item: (item[0], item[1]))
+    return Decoded(raw_lines, decoded, tuple(result.rejects), result.events)
+
+
+def replay_decoded(
+    engine: Engine, decoded: Decoded, until: int | None = None, progress: Any = None
+) -> ReplayResult:
+    """Drive `engine` over decoded events; each call gets its own result."""
+    result = ReplayResult(rejects=list(decoded.rejects), events=decoded.count)
+    with gc_paused():
+        run(engine, decoded.events, lambda n: decoded.raw[n - 1], result, until, progress)
     return result
 
 
 def replay_lines(
     lines: Iterable[bytes], rules: RuleConfig, until: int | None = None, progress: Any = None
 ) -> ReplayResult:
-    return _replay(Engine(rules), lines, until, progress)
+    return replay_decoded(Engine(rules), decode_file(lines), until, progress)
 
 
 def replay_summaries(
@@ -155,8 +192,20 @@ def replay_summaries(
     """Replay, then the final summary of every episode (open ones as of the end),
     sorted by custody_record_id: what the compacted episodes topic would hold."""
     engine = Engine(rules, keep_ended=True)
-    result = _replay(engine, lines, until, progress)
+    result = replay_decoded(engine, decode_file(lines), until, progress)
     rids = sorted({*engine.episodes, *engine.ended})
+    with gc_paused():
+        return result, engine.episode_summaries(rids, as_of=result.end)
+
+
+def replay_alerted(
+    decoded: Decoded, rules: RuleConfig, until: int | None = None, progress: Any = None
+) -> tuple[ReplayResult, list[EpisodeSummary]]:
+    """Replay decoded events; the summaries of the episodes with a standing alert only,
+    by custody_record_id (what-if needs no others, and summaries cost time)."""
+    engine = Engine(rules, keep_ended=True)
+    result = replay_decoded(engine, decoded, until, progress)
+    rids = sorted({a.custody_record_id for a in result.alerts})
     return result, engine.episode_summaries(rids, as_of=result.end)
 
 

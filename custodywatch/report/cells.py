@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from custodywatch.report.model import Coord, Count, Duration, Share, Table, Text, Withheld
+from custodywatch.report.model import (
+    Change,
+    Coord,
+    Count,
+    Duration,
+    Share,
+    Table,
+    Text,
+    Withheld,
+)
 
 PRIMARY_MARK = "<5"
 SECONDARY_MARK = "*"
@@ -22,6 +31,13 @@ def _share(table: Table, cell: Share) -> float | None:
     return None if whole.n == 0 else 100 * part.n / whole.n
 
 
+def _change(table: Table, cell: Change) -> int:
+    base, new = table.at(cell.base), table.at(cell.new)
+    if not isinstance(base, Count) or not isinstance(new, Count):
+        raise TypeError(f"{table.id}: a change refers to cells that are not counts")
+    return new.n - base.n
+
+
 def text(table: Table, coord: Coord, withheld: Withheld, plain: bool = False) -> str:
     """`plain`: counts without thousands separators (CSV)."""
     if coord in withheld.primary:
@@ -36,6 +52,11 @@ def text(table: Table, coord: Coord, withheld: Withheld, plain: bool = False) ->
     if isinstance(cell, Share):
         share = _share(table, cell)
         return NONE_MARK if share is None else f"{share:.1f}%"
+    if isinstance(cell, Change):
+        delta = _change(table, cell)
+        if delta == 0:
+            return "0"
+        return f"{delta:+}" if plain else f"{delta:+,}"
     assert isinstance(cell, Text)
     return cell.text
 
@@ -51,4 +72,6 @@ def value(table: Table, coord: Coord, withheld: Withheld) -> float | None:
         return cell.minutes
     if isinstance(cell, Share):
         return _share(table, cell)
+    if isinstance(cell, Change):
+        return float(_change(table, cell))
     return None

@@ -1,8 +1,9 @@
-"""`custodywatch report`: a safeguarding report for a period, as HTML, CSV (zip) or PDF.
+"""`custodywatch report`: a safeguarding report for a period, as HTML, CSV (zip) or PDF;
+`custodywatch whatif`: the history's alerts under other thresholds against the current rules.
 
-`add_parsers(subparsers)` adds the command to the main command line; its handler
-returns 0 when the report was written, 2 (one line on stderr) for a bad
-argument, an unreadable source or a renderer that failed.
+`add_parsers(subparsers)` adds both commands to the main command line; their
+handlers return 0 when the output was written, 2 (one line on stderr) for a bad
+argument or setting, an unreadable source or a renderer that failed.
 """
 
 from __future__ import annotations
@@ -14,19 +15,35 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import yaml
+
 from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
 from custodywatch.report.engine import build_report
 from custodywatch.report.model import Report, ReportQuery
+from custodywatch.report.render_whatif import render_csv_zip as render_whatif_csv
+from custodywatch.report.render_whatif import render_html as render_whatif_html
+from custodywatch.report.render_whatif import render_text
 from custodywatch.report.sources import (
     SourceError,
     alerts_from,
     episodes_from,
     read_lines,
+    runs_from_events,
     summaries_from_events,
 )
+from custodywatch.report.whatif import Run, WhatIf, WhatIfQuery, compare
+from custodywatch.report.whatif_settings import (
+    SettingError,
+    apply_settings,
+    current_value,
+    governed,
+    parse_setting,
+)
+from custodywatch.report.whatif_views import headline
 
 USAGE_ERROR = 2
 FORMATS = ("html", "csv", "pdf")
+WHATIF_FORMATS = ("table", "csv", "html")
 
 
 def _date(text: str) -> date:
@@ -86,16 +103,62 @@ def add_parsers(
     )
     report.add_argument("--longest", type=_positive, default=10, help="rows of longest holds")
     report.set_defaults(handler=cmd_report)
+    _add_whatif(subparsers)
     return report
 
 
-def _rules(path: Path | None) -> RuleConfig:
+def _add_whatif(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    whatif = subparsers.add_parser(
+        "whatif",
+        help="the history's alerts under other thresholds, against the current rules",
+        description=(
+            "Replays the events under the current rules and under the same rules with each "
+            "--set applied, and shows per home local authority and month the children "
+            "alerted and the alerts that stand (by rule and stage): current, what-if, "
+            "difference. The first line answers the question. Small numbers are "
+            "suppressed unless --no-suppress."
+        ),
+    )
+    source = whatif.add_mutually_exclusive_group(required=True)
+    source.add_argument("events", nargs="?", type=Path, metavar="EVENTS.jsonl")
+    source.add_argument(
+        "--store", action="store_true", help="the history from the database (not yet available)"
+    )
+    whatif.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        required=True,
+        metavar="KEY=VALUE",
+        help="a threshold to change, as a dotted path into the rules, e.g. "
+        "detention_duration.breach=4h (repeat for several; lists as [a, b])",
+    )
+    whatif.add_argument("--from", dest="start", type=_date, metavar="DATE")
+    whatif.add_argument("--to", dest="end", type=_date, metavar="DATE", help="inclusive")
+    whatif.add_argument("--la", help="only children whose home local authority is LA")
+    whatif.add_argument("--format", choices=WHATIF_FORMATS, default="table")
+    whatif.add_argument("--out", type=Path, metavar="PATH", help="default: stdout (table, html)")
+    whatif.add_argument(
+        "--no-suppress",
+        action="store_true",
+        help="show counts of 1-4 (internal use only: the output says so)",
+    )
+    whatif.add_argument("--rules", type=Path, help="the current rules YAML (default: built-in)")
+    whatif.set_defaults(handler=cmd_whatif)
+
+
+def _rules_text(path: Path | None) -> str:
     if path is None:
-        return RuleConfig()
+        return ""
     try:
-        return rules_from_yaml(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SourceError(f"cannot read rules file {path}: {exc.strerror}") from None
+
+
+def _rules(path: Path | None) -> RuleConfig:
+    try:
+        return rules_from_yaml(_rules_text(path))
     except RuleConfigError as exc:
         raise SourceError(f"{path}: {exc}") from None
 
@@ -197,4 +260,68 @@ def cmd_report(args: argparse.Namespace) -> int:
         f"{len(data):,} bytes to {args.out}",
         file=sys.stderr,
     )
+    return 0
+
+
+def _whatif_query(args: argparse.Namespace, current: RuleConfig) -> tuple[WhatIfQuery, RuleConfig]:
+    """The query and the what-if rules; a bad --set raises SettingError naming the key."""
+    if args.start is not None and args.end is not None and args.end < args.start:
+        raise SourceError(f"--to {args.end} is before --from {args.start}")
+    if args.format == "csv" and args.out is None:
+        raise SourceError("--format csv writes a zip: give --out PATH")
+    settings = tuple(parse_setting(text) for text in args.settings)
+    base = yaml.safe_load(_rules_text(args.rules)) or {}  # valid: `current` was made from it
+    rules = apply_settings(base, settings)
+    query = WhatIfQuery(
+        settings=settings,
+        current_values=tuple(current_value(current, s) for s in settings),
+        governed=governed(settings),
+        start=args.start,
+        end=args.end,
+        local_authority=args.la,
+        suppress=not args.no_suppress,
+    )
+    return query, rules
+
+
+def _runs(args: argparse.Namespace, current: RuleConfig, whatif: RuleConfig) -> list[Run]:
+    """The two runs to compare. The store will give the same from its events (issue 10)."""
+    if args.store:
+        raise SourceError("whatif --store is not available yet; give an events file")
+    lines = read_lines(args.events)
+    print(f"whatif: read {len(lines):,} lines of {args.events}", file=sys.stderr)
+    return runs_from_events(
+        lines, (current, whatif), lambda m: print(f"whatif: {m}", file=sys.stderr)
+    )
+
+
+def render_whatif(w: WhatIf, fmt: str) -> bytes:
+    if fmt == "csv":
+        return render_whatif_csv(w)
+    return (render_whatif_html(w) if fmt == "html" else render_text(w)).encode("utf-8")
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    try:
+        current = _rules(args.rules)
+        query, rules = _whatif_query(args, current)
+        current_run, whatif_run = _runs(args, current, rules)
+        result = compare(current_run, whatif_run, query, current)
+    except (SourceError, SettingError) as exc:
+        print(f"custodywatch: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except ValueError as exc:  # a summary's time that is not RFC 3339
+        print(f"custodywatch: bad episode data: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    data = render_whatif(result, args.format)
+    if args.out is None:
+        sys.stdout.write(data.decode("utf-8"))
+        return 0
+    try:
+        args.out.write_bytes(data)
+    except OSError as exc:
+        print(f"custodywatch: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return USAGE_ERROR
+    print(headline(result)[0], file=sys.stderr)
+    print(f"whatif: {len(data):,} bytes to {args.out}", file=sys.stderr)
     return 0

@@ -45,13 +45,23 @@ class Share:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """The Count at `new` minus the Count at `base` (same table), signed: what-if tables.
+
+    Withheld whenever either count is."""
+
+    base: Coord
+    new: Coord
+
+
+@dataclass(frozen=True, slots=True)
 class Text:
     """A label or a fact about one pseudonymous episode; never suppressed."""
 
     text: str
 
 
-Cell = Count | Duration | Share | Text
+Cell = Count | Duration | Share | Change | Text
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +95,9 @@ class Chart:
     columns: tuple[int, ...] = ()
     column: int = 0
     title: str = ""
+    unit: float = 60.0
+    """Line charts: values are divided by `unit` on the axis (minutes -> hours)."""
+    unit_name: str = "hours"
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ def chart_svg(table: Table, withheld: Withheld) -> str:
             (table.rows[r].label, [cells.value(table, (r, c), withheld) for c in chart.columns])
             for r in chart.rows
         ]
-        return svg.lines(chart.title, xs, series)
+        return svg.lines(chart.title, xs, series, chart.unit, chart.unit_name)
     rows = [r for r in chart.rows if r < len(table.rows)]
     labels = [table.rows[r].label for r in rows]
     values = [cells.value(table, (r, chart.column), withheld) for r in rows]

@@ -1,5 +1,6 @@
 """Where a report's episodes and alerts come from: JSONL files written by replay
-(`--episodes`, `--alerts`), or an events file replayed here (`--events`).
+(`--episodes`, `--alerts`), or an events file replayed here (`--events`); and the
+runs a what-if compares (`runs_from_events`).
 
 Errors name the file and line and what was wrong, never the line's content
 (it may hold a person's details).
@@ -7,7 +8,7 @@ Errors name the file and line and what was wrong, never the line's content
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,7 +17,8 @@ from pydantic import TypeAdapter, ValidationError
 from custodywatch.contract.alerts import ALERT_ADAPTER, AlertRecord
 from custodywatch.contract.episodes import EPISODE_ADAPTER, EpisodeSummary
 from custodywatch.core.config import RuleConfig
-from custodywatch.replay import replay_summaries
+from custodywatch.replay import decode_file, gc_paused, replay_alerted, replay_summaries
+from custodywatch.report.whatif import Run
 
 T = TypeVar("T")
 
@@ -57,5 +59,23 @@ def summaries_from_events(
     lines: Iterable[bytes], rules: RuleConfig
 ) -> tuple[list[EpisodeSummary], list[AlertRecord]]:
     """Replay an events file and return its episode summaries and standing alerts."""
-    result, summaries = replay_summaries(lines, rules)
-    return summaries, list(result.alerts)
+    with gc_paused():  # the decoded events live until the summaries are made
+        result, summaries = replay_summaries(lines, rules)
+        return summaries, list(result.alerts)
+
+
+def runs_from_events(
+    lines: Iterable[bytes], rule_sets: Sequence[RuleConfig], progress: Callable[[str], None]
+) -> list[Run]:
+    """Decode an events file once and replay it under each rule set (what-if).
+
+    Each run keeps its standing alerts and the summaries of their episodes only."""
+    runs = []
+    with gc_paused():  # the decoded events live through every run
+        progress("decoding the events")
+        decoded = decode_file(lines)
+        for number, rules in enumerate(rule_sets, start=1):
+            progress(f"replaying under rule set {number} of {len(rule_sets)}")
+            result, summaries = replay_alerted(decoded, rules)
+            runs.append(Run(result.alerts, summaries))
+    return runs

@@ -6,8 +6,8 @@
   are all visible), one more count is withheld, shown as "*": the smallest
   non-zero visible part, else the total. This repeats until no sum reveals
   anything, so it also follows totals that are parts of larger totals.
-- Derived: a share is withheld when its part or whole is; a mean or median
-  over 1 to 4 episodes is withheld.
+- Derived: a share or a change (what-if) is withheld when either of its counts
+  is; a mean or median over 1 to 4 episodes is withheld.
 - Tables of single pseudonymous episodes (longest holds, repeat detentions)
   hold no counts of people and are not suppressed.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from custodywatch.report.model import (
     NOTHING_WITHHELD,
+    Change,
     Coord,
     Count,
     Duration,
@@ -74,6 +75,12 @@ def withhold(table: Table) -> Withheld:
                 changed = True
     for r, row in enumerate(table.rows):
         for c, cell in enumerate(row.cells):
-            if isinstance(cell, Share) and (cell.part in hidden or cell.whole in hidden):
+            if isinstance(cell, Share):
+                inputs = (cell.part, cell.whole)
+            elif isinstance(cell, Change):
+                inputs = (cell.base, cell.new)
+            else:
+                continue
+            if inputs[0] in hidden or inputs[1] in hidden:
                 derived.add((r, c))
     return Withheld(frozenset(primary), frozenset(secondary), frozenset(derived))
