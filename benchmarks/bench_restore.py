@@ -61,7 +61,7 @@ def say(message: str) -> None:
 
 def partition_of(key: bytes, partitions: int) -> int:
     """Kafka's default partitioner (murmur2, positive), as the publisher's producer uses."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 @dataclass
@@ -94,14 +94,10 @@ def simulate(
     rules = RuleConfig()
     config = SimConfig(seed=1, months=12 * max(years))
     marks = sorted(years)
-    mark_us = [
-        int(add_months(config.start, 12 * y).timestamp()) * 1_000_000 for y in marks
-    ]
+    mark_us = [int(add_months(config.start, 12 * y).timestamp()) * 1_000_000 for y in marks]
     labels = {"30 days": RETENTION_DAYS, "none": NO_RETENTION_DAYS}
     engines = {
-        label: [
-            Engine(rules, closed_retention_us=int(days * DAY_US)) for _ in range(partitions)
-        ]
+        label: [Engine(rules, closed_retention_us=int(days * DAY_US)) for _ in range(partitions)]
         for label, days in labels.items()
     }
     out: dict[tuple[int, str], tuple[list[Changelog], int]] = {}
