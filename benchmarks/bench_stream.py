@@ -1,7 +1,7 @@
 """The streaming worker on a real broker, beside raw consume and a peer (Quix Streams).
 
     .venv/bin/python benchmarks/bench_stream.py [--events 70000] [--partitions 4] [--rounds 3]
-        [--down 600] [--backlog 100000] [--skip-live] [--skip-throughput]
+        [--down 600] [--backlog 100000] [--before GIT_REF] [--skip-live] [--skip-throughput]
 
 Starts ONE local Kafka broker (or uses CUSTODYWATCH_KAFKA_BOOTSTRAP, plaintext: the
 peer connects with a bare address) and publishes about --events simulated events.
@@ -10,7 +10,8 @@ json.loads (the baseline of the same run), this worker in event time (a separate
 process, as in production; its alerts must equal replay's), and the same six-hour
 job in Quix Streams 3.28 at-least-once, in its own virtualenv under build/
 (stream/peer.py). Rates from process start and after ready (worker: every partition
-claimed; Quix: its first event processed), start-up to the first batch committed.
+claimed; Quix: its first event processed), start-up to the first batch committed;
+with --before, the worker of an older commit too, in the same rounds (before/after).
 Then live mode once (stream/live.py): alert latency, and SIGKILL with a --down
 seconds outage during which --backlog events are produced: time until caught up,
 false and missing alerts against replay.
@@ -34,7 +35,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from stream.common import Process, run_settings, say
+from stream.common import Process, checkout, run_settings, say
 from stream.kafka import publish
 from stream.live import LiveResult, live
 from stream.peer import quix_python
@@ -67,7 +68,8 @@ async def bench(kafka: KafkaConnection, args: argparse.Namespace, logs: Path) ->
         say(f"publishing {len(records):,} simulated events to {settings.topics.events}")
         publish_rate = len(records) / await publish(settings, records)
         last_at = max(at for at, _, _ in records)
-        result = await rounds(settings, kafka, lines, last_at, args.rounds, logs)
+        before = checkout(args.before) if args.before else None
+        result = await rounds(settings, kafka, lines, last_at, args.rounds, logs, before)
     live_result: LiveResult | None = None
     if not args.skip_live:
         live_result = await live(run_settings(kafka, "live", args.partitions), args, logs)
@@ -104,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backlog", type=int, default=100_000, help="events produced meanwhile")
     parser.add_argument(
         "--after-restart", type=float, default=20.0, help="s of live deadlines after catching up"
+    )
+    parser.add_argument(
+        "--before", metavar="GIT_REF", help="also run the worker of this commit, in the same rounds"
     )
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")

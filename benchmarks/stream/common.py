@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import math
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -71,14 +72,14 @@ class Process:
 
     running: ClassVar[list[Process]] = []
 
-    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> None:
         self.log_path = log
         self._log = log.open("ab")
         self.started = time.time()
         self.proc = subprocess.Popen(
             argv,
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -140,12 +141,51 @@ class Process:
 class WorkerProcess(Process):
     """`python -m custodywatch.cli worker` as a real OS process, so it can be SIGKILLed."""
 
-    def __init__(self, settings: Settings, mode: ClockMode, log: Path) -> None:
+    def __init__(self, settings: Settings, mode: ClockMode, log: Path, root: Path = ROOT) -> None:
         env = {**os.environ, **settings.model_copy(update={"metrics_port": free_port()}).to_env()}
+        if root != ROOT:  # another checkout's package first on the path
+            env["PYTHONPATH"] = str(root)
         argv = [sys.executable, "-m", "custodywatch.cli", "worker", "--clock-mode", mode.value]
-        super().__init__(argv, env, log)
+        super().__init__(argv, env, log, cwd=root)
         self.partitions = settings.partitions
 
     async def wait_claimed(self, within_s: float = 90.0) -> float:
         """Wall time at which the log showed every partition claimed."""
         return await self.wait_for(b" claimed: ", self.partitions, within_s)
+
+
+def checkout(ref: str) -> Path:
+    """The project at git `ref`, unpacked under build/ (no git worktree), to run its worker.
+
+    The compiled core is copied over when `ref`'s core sources are the same as
+    these, so that before and after run the same core build.
+    """
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", ref],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        tree = ROOT / "build" / f"before-{sha}"
+        if not tree.exists():
+            tree.mkdir(parents=True)
+            archive = subprocess.run(
+                ["git", "archive", sha, "custodywatch"], cwd=ROOT, check=True, capture_output=True
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        same_core = (
+            subprocess.run(
+                ["git", "diff", "--quiet", sha, "--", "custodywatch/core"], check=False, cwd=ROOT
+            ).returncode
+            == 0
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise SystemExit(f"cannot unpack git ref {ref!r}: {exc}") from None
+    if same_core:
+        for built in (ROOT / "custodywatch" / "core").glob("*.so"):
+            shutil.copy2(built, tree / "custodywatch" / "core" / built.name)
+            (tree / "custodywatch" / "core" / built.name).touch()
+    say(f"'before' worker: {ref} ({sha}), core {'as here' if same_core else 'interpreted'}")
+    return tree

@@ -79,6 +79,24 @@ def throughput_rows(t: Table, r: Rounds, publish_rate: float) -> None:
         f"{median(worker_ready) / median(quix_ready):.2f}x, "
         f"{median(worker_start) / median(quix_start):.2f}x",
     )
+    if r.before:
+        old_ready = [w.rate for w in r.before]
+        old_start = [w.rate_with_startup for w in r.before]
+        t.row(
+            "before (--before): after claimed, from start",
+            f"{spread(old_ready)} / {spread(old_start)} events/s = "
+            f"{median(old_ready) / base:.3f} / {median(old_start) / base:.3f} of raw",
+        )
+        t.row(
+            "before: start-up to first batch / to claimed",
+            f"{spread([w.first_s for w in r.before], '.2f')} / "
+            f"{spread([w.claimed_s for w in r.before], '.2f')} s",
+        )
+        t.row(
+            "now / before: after claimed, from start",
+            f"{median(worker_ready) / median(old_ready):.2f}x, "
+            f"{median(worker_start) / median(old_start):.2f}x",
+        )
     first = [w.first_s for w in r.worker]
     t.row(
         "worker start-up to first batch committed",

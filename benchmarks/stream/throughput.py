@@ -4,7 +4,8 @@ Each round runs the three in turn (the order alternates between rounds, so that
 neither always runs first on a machine whose load drifts), each over the whole
 pre-published events topic: the baseline with a plain consumer, the worker (event
 time, a fresh group and fresh alerts/state/clock topics, so an empty changelog) and
-Quix (a fresh group and state directory). After each worker run the clock is ticked
+Quix (a fresh group and state directory), and with --before the worker of an older
+commit, the same way. After each worker run the clock is ticked
 to the last event and its published alerts must equal `replay` over the same events.
 """
 
@@ -23,7 +24,7 @@ from custodywatch.localkafka import KafkaConnection
 from custodywatch.replay import replay_lines
 from custodywatch.stream.publisher import send_ticks
 from custodywatch.stream.worker import ensure_topics
-from stream.common import WorkerProcess, fresh_group, say
+from stream.common import ROOT, WorkerProcess, fresh_group, say
 from stream.kafka import CpuMeter, Offsets, baseline_rate, read_topic
 from stream.peer import PeerRun, peer_run
 
@@ -50,15 +51,22 @@ class Rounds:
     replay_alerts: int
     baseline: list[float] = field(default_factory=list)
     worker: list[WorkerRun] = field(default_factory=list)
+    before: list[WorkerRun] = field(default_factory=list)
+    """The worker at --before, when given."""
     peer: list[PeerRun] = field(default_factory=list)
 
 
 async def worker_run(
-    settings: Settings, events: int, last_at: int, expected: Counter[str], log: Path
+    settings: Settings,
+    events: int,
+    last_at: int,
+    expected: Counter[str],
+    log: Path,
+    root: Path = ROOT,
 ) -> WorkerRun:
     await ensure_topics(settings)
     async with Offsets(settings) as offsets:
-        worker = WorkerProcess(settings, ClockMode.EVENT, log)
+        worker = WorkerProcess(settings, ClockMode.EVENT, log, root)
         first = asyncio.create_task(offsets.wait_first_commit(settings.topics.events))
         claimed = await worker.wait_claimed()
         cpu = CpuMeter(worker.proc.pid)
@@ -85,7 +93,7 @@ async def worker_run(
         identical=published == expected,
     )
     say(
-        f"  worker: {run.rate:,.0f} events/s after claimed, {run.rate_with_startup:,.0f} from "
+        f"  worker{'' if root == ROOT else ' before'}: {run.rate:,.0f} events/s after claimed, {run.rate_with_startup:,.0f} from "
         f"start, first batch at {run.first_s:.2f} s, {run.alerts:,} alerts "
         f"({'identical to' if run.identical else 'DIFFERENT from'} replay)"
     )
@@ -99,6 +107,7 @@ async def rounds(
     last_at: int,
     count: int,
     logs: Path,
+    before: Path | None = None,
 ) -> Rounds:
     result = replay_lines(lines, RuleConfig(), until=last_at)
     expected = Counter(json.dumps(a.to_dict(), sort_keys=True) for a in result.history)
@@ -118,7 +127,14 @@ async def rounds(
         async def peer(settings: Settings = settings, i: int = i) -> None:
             out.peer.append(await peer_run(settings, len(lines), logs / f"quix-{i}.log"))
 
-        steps = [baseline, worker, peer]
+        async def old(i: int = i) -> None:
+            if before is not None:
+                settings = fresh_group(base, kafka)
+                log = logs / f"worker-before-{i}.log"
+                run = await worker_run(settings, len(lines), last_at, expected, log, before)
+                out.before.append(run)
+
+        steps = [baseline, worker, peer, old]
         for step in steps if i % 2 == 0 else reversed(steps):
             await step()
     return out
