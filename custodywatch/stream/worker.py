@@ -56,7 +56,7 @@ from custodywatch.observer import Observer
 log = logging.getLogger("custodywatch.worker")
 
 STATE_REFRESH_S = 2.0
-MAX_RECORDS = 10_000
+MAX_RECORDS = 4_000
 """Records per poll, all partitions together: a partition's share is one transaction."""
 
 CLOCK_KEY = "~partition-clock~" * 5
