@@ -220,8 +220,10 @@ async def live(settings: Settings, args: argparse.Namespace, logs: Path) -> Live
             first = WorkerProcess(settings, ClockMode.WALL, logs / "worker-wall-1.log")
             await first.wait_claimed()
             await ready.wait()
-            lead_s, margin_s = 8.0, 3.0
+            margin_s = 3.0
             span_s = args.window + margin_s + args.down + args.after_restart + 60
+            # Time to publish and ingest what comes before the window, at a slow 2,000/s.
+            lead_s = 8.0 + 3 * (round(span_s * args.rate) + args.backlog // 5) / 2000
             first_due = now_us() + round(lead_s * 1e6)
             window_end = first_due + round(args.window * 1e6)
             outage_at = window_end + round(margin_s * 1e6)
