@@ -56,7 +56,7 @@ from custodywatch.observer import Observer
 log = logging.getLogger("custodywatch.worker")
 
 STATE_REFRESH_S = 2.0
-MAX_RECORDS = 4_000
+MAX_RECORDS = 2_000
 """Records per poll, all partitions together: a partition's share is one transaction."""
 
 CLOCK_KEY = "~partition-clock~" * 5
@@ -169,11 +169,11 @@ class Worker:
         await producer.start()  # init_transactions fences any zombie with this id
         # Summaries are keyed like the events, so they go to the events' partition when
         # the topics are co-partitioned: no pure-Python murmur2 per summary (~10 us).
-        events, episodes = await asyncio.gather(
-            producer.partitions_for(self.topics.events),
-            producer.partitions_for(self.topics.episodes),
-        )
-        episodes_partition = p if len(episodes) == len(events) else None
+        # (The producer needs the episodes topic's metadata for its first send anyway.)
+        consumer = self._consumer
+        events = None if consumer is None else consumer.partitions_for_topic(self.topics.events)
+        episodes = await producer.partitions_for(self.topics.episodes)
+        episodes_partition = p if events is not None and len(episodes) == len(events) else None
         started = time.monotonic()
         engine = await restore_engine(self.settings, self.rules, p)
         restored_s = time.monotonic() - started
