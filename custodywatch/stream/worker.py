@@ -57,6 +57,8 @@ from custodywatch.observer import Observer
 log = logging.getLogger("custodywatch.worker")
 
 STATE_REFRESH_S = 2.0
+MAX_RECORDS = 2_000
+"""Records per poll, all partitions together: a partition's share is one transaction."""
 
 CLOCK_KEY = "~partition-clock~" * 5
 """Changelog key of the partition's event-time clock. 85 characters: never a
@@ -88,6 +90,10 @@ class PartitionTask:
     """Event time: ticks read but not yet applied (their events are still to come)."""
     clock_flushed: int = -1
     """The engine clock last written to the changelog."""
+    episodes_partition: int | None = None
+    """Where its episodes' summaries go (None: the producer's partitioner decides)."""
+    busy: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held for a whole transaction: a revoke waits for the batch in flight."""
 
 
 class Worker:
@@ -106,8 +112,6 @@ class Worker:
         self.tasks: dict[int, PartitionTask] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._claiming = asyncio.Lock()
-        # Held for a whole transaction: a revoke waits for the batch in flight.
-        self._busy = asyncio.Lock()
         self._last_state_refresh = 0.0
 
     # --- lifecycle -------------------------------------------------------------
@@ -130,10 +134,14 @@ class Worker:
         consumer.subscribe([self.topics.events, self.topics.clock], listener=_Rebalance(self))
         try:
             while not stop.is_set():
-                batches = await consumer.getmany(timeout_ms=100, max_records=2000)
+                batches = await consumer.getmany(timeout_ms=100, max_records=MAX_RECORDS)
+                by_partition: dict[int, list[tuple[TopicPartition, list[ConsumerRecord]]]] = {}
                 # Events before ticks: a tick is checked against the events applied.
                 for tp, records in sorted(batches.items(), key=self._events_first):
-                    await self._process_batch(tp, records)
+                    by_partition.setdefault(tp.partition, []).append((tp, records))
+                # Partitions are independent: their transactions overlap (one round trip
+                # each at a time instead of one after another).
+                await asyncio.gather(*(self._process_partition(b) for b in by_partition.values()))
                 if self.settings.clock_mode is ClockMode.WALL:
                     await self._fire_due(self.now_us())
                 await self._refresh_state()
@@ -160,11 +168,18 @@ class Worker:
             max_batch_size=262_144,  # a full 16 KB default batch blocks the send
         )
         await start_or_close(producer)  # init_transactions fences any zombie with this id
+        # Summaries are keyed like the events, so they go to the events' partition when
+        # the topics are co-partitioned: no pure-Python murmur2 per summary (~10 us).
+        # (The producer needs the episodes topic's metadata for its first send anyway.)
+        consumer = self._consumer
+        events = None if consumer is None else consumer.partitions_for_topic(self.topics.events)
+        episodes = await producer.partitions_for(self.topics.episodes)
+        episodes_partition = p if events is not None and len(episodes) == len(events) else None
         started = time.monotonic()
         engine = await restore_engine(self.settings, self.rules, p)
         restored_s = time.monotonic() - started
         self.observer.partition_restored(restored_s)
-        self.tasks[p] = PartitionTask(p, engine, producer)
+        self.tasks[p] = PartitionTask(p, engine, producer, episodes_partition=episodes_partition)
         log.info(
             "partition claimed",
             extra={
@@ -176,13 +191,23 @@ class Worker:
         )
 
     async def _release(self, partitions: Iterable[int]) -> None:
-        async with self._busy, self._claiming:
+        async with self._claiming:
             for p in partitions:
-                task = self.tasks.pop(p, None)
-                if task is not None:
-                    await task.producer.stop()
+                task = self.tasks.get(p)
+                if task is None:
+                    continue
+                async with task.busy:  # wait for its batch in flight
+                    if self.tasks.get(p) is task:  # not rewound meanwhile
+                        del self.tasks[p]
+                        await task.producer.stop()
 
     # --- processing ----------------------------------------------------------------
+
+    async def _process_partition(
+        self, batches: list[tuple[TopicPartition, list[ConsumerRecord]]]
+    ) -> None:
+        for tp, records in batches:
+            await self._process_batch(tp, records)
 
     async def _process_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         consumer = self._consumer
@@ -258,7 +283,7 @@ class Worker:
         partition's engine is dropped and the consumer rewound to the committed
         offset: the next poll restores state from the changelog and redoes it.
         """
-        async with self._busy:
+        async with task.busy:
             if self.tasks.get(task.partition) is not task:
                 return  # revoked while we waited
             try:
@@ -306,19 +331,21 @@ class Worker:
 
     async def _fire_due(self, now: int) -> None:
         """Live mode: fire what the wall clock has reached, in partitions that have caught up."""
-        for task in list(self.tasks.values()):
-            engine = task.engine
-            due, expiry = engine.next_due(), engine.next_expiry()
-            if (due is None or due > now) and (expiry is None or expiry > now):
-                continue
-            if not await self._caught_up(task):
-                continue  # its backlog may still cancel what is due
+        await asyncio.gather(*(self._fire_due_in(task, now) for task in list(self.tasks.values())))
 
-            async def work(task: PartitionTask = task) -> None:
-                await self._publish(task, task.engine.advance(now, raised_at=now))
-                await self._flush_state(task)
+    async def _fire_due_in(self, task: PartitionTask, now: int) -> None:
+        engine = task.engine
+        due, expiry = engine.next_due(), engine.next_expiry()
+        if (due is None or due > now) and (expiry is None or expiry > now):
+            return
+        if not await self._caught_up(task):
+            return  # its backlog may still cancel what is due
 
-            await self._transaction(task, work)
+        async def work() -> None:
+            await self._publish(task, task.engine.advance(now, raised_at=now))
+            await self._flush_state(task)
+
+        await self._transaction(task, work)
 
     async def _publish(self, task: PartitionTask, alerts: list[AlertRecord]) -> None:
         for alert in alerts:
@@ -367,6 +394,7 @@ class Worker:
                 self.topics.episodes,
                 key=summary.custody_record_id.encode(),
                 value=EPISODE_ADAPTER.dump_json(summary),
+                partition=task.episodes_partition,
             )
         if engine.clock != task.clock_flushed:  # restored with the partition (too_old needs it)
             await task.producer.send(
@@ -458,6 +486,9 @@ async def restore_engine(settings: Settings, rules: RuleConfig, partition: int) 
         **settings.kafka.client_kwargs(),
         enable_auto_commit=False,
         isolation_level="read_committed",
+        # No group, so the first fetch starts at the beginning. With "latest" it starts
+        # at the end and waits fetch_max_wait_ms (500 ms) for data before any seek.
+        auto_offset_reset="earliest",
     )
     await start_or_close(consumer)
     latest: dict[str, bytes | None] = {}
@@ -467,7 +498,6 @@ async def restore_engine(settings: Settings, rules: RuleConfig, partition: int) 
         begin = (await consumer.beginning_offsets([tp]))[tp]
         end = (await consumer.end_offsets([tp]))[tp]
         if end > begin:  # an empty changelog needs no fetch (that would wait fetch_max_wait_ms)
-            await consumer.seek_to_beginning(tp)
             while await consumer.position(tp) < end:
                 batch = await consumer.getmany(tp, timeout_ms=500)
                 for record in batch.get(tp, []):

@@ -1,0 +1,140 @@
+"""Throughput in interleaved rounds: raw consume, this worker, the peer, over the same events.
+
+Each round runs the three in turn (the order alternates between rounds, so that
+neither always runs first on a machine whose load drifts), each over the whole
+pre-published events topic: the baseline with a plain consumer, the worker (event
+time, a fresh group and fresh alerts/state/clock topics, so an empty changelog) and
+Quix (a fresh group and state directory), and with --before the worker of an older
+commit, the same way. After each worker run the clock is ticked
+to the last event and its published alerts must equal `replay` over the same events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from custodywatch.config import ClockMode, Settings
+from custodywatch.core.config import RuleConfig
+from custodywatch.localkafka import KafkaConnection
+from custodywatch.replay import replay_lines
+from custodywatch.stream.publisher import send_ticks
+from custodywatch.stream.worker import ensure_topics
+from stream.common import ROOT, WorkerProcess, fresh_group, say
+from stream.kafka import CpuMeter, Offsets, baseline_rate, read_topic
+from stream.peer import PeerRun, peer_run
+
+
+@dataclass
+class WorkerRun:
+    rate: float
+    """Events/s from every partition claimed to the committed offsets at the end."""
+    rate_with_startup: float
+    """Events/s from process start."""
+    claimed_s: float
+    """Process start to every partition claimed."""
+    first_s: float
+    """Process start to its first batch committed (an empty changelog)."""
+    worker_cpu: float
+    machine_busy: float
+    alerts: int
+    identical: bool
+
+
+@dataclass
+class Rounds:
+    events: int
+    replay_alerts: int
+    baseline: list[float] = field(default_factory=list)
+    worker: list[WorkerRun] = field(default_factory=list)
+    before: list[WorkerRun] = field(default_factory=list)
+    """The worker at --before, when given."""
+    peer: list[PeerRun] = field(default_factory=list)
+
+
+async def worker_run(
+    settings: Settings,
+    events: int,
+    last_at: int,
+    expected: Counter[str],
+    log: Path,
+    root: Path = ROOT,
+) -> WorkerRun:
+    await ensure_topics(settings)
+    async with Offsets(settings) as offsets:
+        worker = WorkerProcess(settings, ClockMode.EVENT, log, root)
+        first = asyncio.create_task(offsets.wait_first_commit(settings.topics.events))
+        claimed = await worker.wait_claimed()
+        cpu = CpuMeter(worker.proc.pid)
+        done = await offsets.wait_caught_up(
+            settings.topics.events, within_s=max(120.0, events / 500), poll_s=0.02
+        )
+        first_at = await first
+        worker_cpu, machine_busy = cpu.since_start(done - claimed)
+        await send_ticks(settings, last_at)  # fire the rest, to compare with replay
+        await offsets.wait_caught_up(settings.topics.clock, within_s=60)
+    published = Counter(
+        json.dumps(json.loads(v), sort_keys=True)
+        for v in await read_topic(settings, settings.topics.alerts)
+    )
+    worker.stop()
+    run = WorkerRun(
+        rate=events / (done - claimed),
+        rate_with_startup=events / (done - worker.started),
+        claimed_s=claimed - worker.started,
+        first_s=first_at - worker.started,
+        worker_cpu=worker_cpu,
+        machine_busy=machine_busy,
+        alerts=sum(published.values()),
+        identical=published == expected,
+    )
+    say(
+        f"  worker{'' if root == ROOT else ' before'}: {run.rate:,.0f} events/s after claimed, {run.rate_with_startup:,.0f} from "
+        f"start, first batch at {run.first_s:.2f} s, {run.alerts:,} alerts "
+        f"({'identical to' if run.identical else 'DIFFERENT from'} replay)"
+    )
+    return run
+
+
+async def rounds(
+    base: Settings,
+    kafka: KafkaConnection,
+    lines: list[bytes],
+    last_at: int,
+    count: int,
+    logs: Path,
+    before: Path | None = None,
+) -> Rounds:
+    result = replay_lines(lines, RuleConfig(), until=last_at)
+    expected = Counter(json.dumps(a.to_dict(), sort_keys=True) for a in result.history)
+    out = Rounds(len(lines), sum(expected.values()))
+    for i in range(count):
+        say(f"round {i + 1} of {count} (machine load: {os.getloadavg()[0]:.1f})")
+        settings = fresh_group(base, kafka)
+
+        async def baseline() -> None:
+            out.baseline.append(await baseline_rate(base, len(lines)))
+            say(f"  raw consume + json.loads: {out.baseline[-1]:,.0f} events/s")
+
+        async def worker(settings: Settings = settings, i: int = i) -> None:
+            log = logs / f"worker-event-{i}.log"
+            out.worker.append(await worker_run(settings, len(lines), last_at, expected, log))
+
+        async def peer(settings: Settings = settings, i: int = i) -> None:
+            out.peer.append(await peer_run(settings, len(lines), logs / f"quix-{i}.log"))
+
+        async def old(i: int = i) -> None:
+            if before is not None:
+                settings = fresh_group(base, kafka)
+                log = logs / f"worker-before-{i}.log"
+                run = await worker_run(settings, len(lines), last_at, expected, log, before)
+                out.before.append(run)
+
+        steps = [baseline, worker, peer, old]
+        for step in steps if i % 2 == 0 else reversed(steps):
+            await step()
+    return out
