@@ -46,8 +46,8 @@ from custodywatch.core.engine import Engine
 from custodywatch.localkafka import KafkaConnection, open_kafka
 from custodywatch.sim.config import SimConfig, add_months
 from custodywatch.sim.generator import iter_records
+from custodywatch.stream.changelog import CLOCK_KEY, ensure_topics, restore_engine
 from custodywatch.stream.publisher import producer_for
-from custodywatch.stream.worker import CLOCK_KEY, ensure_topics, restore_engine
 
 DAY_US = 86_400_000_000
 RETENTION_DAYS = 30.0

@@ -45,7 +45,7 @@ from stream.throughput import Rounds, rounds
 from custodywatch.localkafka import KafkaConnection, open_kafka
 from custodywatch.sim.config import SimConfig
 from custodywatch.sim.generator import iter_records
-from custodywatch.stream.worker import ensure_topics
+from custodywatch.stream.changelog import ensure_topics
 
 
 def sim_records(events: int) -> list[tuple[int, bytes, bytes]]:

@@ -233,8 +233,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return code
     from custodywatch.sim.cli import config_from
     from custodywatch.sim.generator import iter_records
+    from custodywatch.stream.changelog import ensure_topics
     from custodywatch.stream.publisher import stream_paced
-    from custodywatch.stream.worker import ensure_topics
 
     settings = settings_from_env(args)
     records = iter_records(config_from(args))

@@ -44,8 +44,9 @@ from custodywatch.localkafka import KafkaConnection, free_port, open_kafka
 from custodywatch.localkafka.connection import start_or_close
 from custodywatch.metrics import PrometheusObserver, serve_metrics
 from custodywatch.observer import NullObserver
+from custodywatch.stream.changelog import ensure_topics
 from custodywatch.stream.publisher import stream_paced
-from custodywatch.stream.worker import Worker, ensure_topics
+from custodywatch.stream.worker import Worker
 
 Record = tuple[int, bytes, bytes]
 LOCAL = ZoneInfo("Europe/London")

@@ -32,8 +32,8 @@ from custodywatch.config import ClockMode, Settings
 from custodywatch.core.clock import iso, to_us
 from custodywatch.core.config import MINUTE_US, RuleConfig
 from custodywatch.replay import replay_lines
+from custodywatch.stream.changelog import ensure_topics
 from custodywatch.stream.publisher import producer_for
-from custodywatch.stream.worker import ensure_topics
 from stream.common import WorkerProcess, now_us, say
 from stream.kafka import Offsets, publish
 

@@ -22,8 +22,8 @@ from custodywatch.config import ClockMode, Settings
 from custodywatch.core.config import RuleConfig
 from custodywatch.localkafka import KafkaConnection
 from custodywatch.replay import replay_lines
+from custodywatch.stream.changelog import ensure_topics
 from custodywatch.stream.publisher import send_ticks
-from custodywatch.stream.worker import ensure_topics
 from stream.common import ROOT, WorkerProcess, fresh_group, say
 from stream.kafka import CpuMeter, Offsets, baseline_rate, read_topic
 from stream.peer import PeerRun, peer_run

@@ -40,8 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from custodywatch.config import ClockMode, Settings
@@ -53,6 +52,8 @@ from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine, Outcome
 from custodywatch.localkafka.connection import start_or_close
 from custodywatch.observer import Observer
+from custodywatch.stream.changelog import CLOCK_KEY, ensure_topics, restore_engine
+from custodywatch.stream.ticks import Tick, parse_tick
 
 log = logging.getLogger("custodywatch.worker")
 
@@ -60,23 +61,9 @@ STATE_REFRESH_S = 2.0
 MAX_RECORDS = 2_000
 """Records per poll, all partitions together: a partition's share is one transaction."""
 
-CLOCK_KEY = "~partition-clock~" * 5
-"""Changelog key of the partition's event-time clock. 85 characters: never a
-custody_record_id (at most 64), so it cannot collide with an episode."""
-
 
 def wall_clock_us() -> int:
     return time.time_ns() // 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    offset: int
-    """Its offset on the clock topic."""
-    now: int | None
-    """The time it moves the clock to (None: a malformed tick, applied as a no-op)."""
-    events_offset: int
-    """It covers the events partition's records before this offset."""
 
 
 @dataclass
@@ -220,7 +207,7 @@ class Worker:
         is_events = tp.topic == self.topics.events
         event_time = self.settings.clock_mode is ClockMode.EVENT
         if not is_events and event_time:
-            task.ticks.extend(_tick(record) for record in records)
+            task.ticks.extend(parse_tick(record) for record in records)
             if not await self._ticks_ready(task):
                 return  # they wait for their events; their offsets stay uncommitted
 
@@ -455,100 +442,3 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         await self.worker._claim(sorted({tp.partition for tp in assigned}))
-
-
-def _tick(record: ConsumerRecord) -> Tick:
-    try:
-        value = json.loads(record.value or b"")
-        return Tick(
-            record.offset,
-            to_us(datetime.fromisoformat(value["now"])),
-            int(value["events_offset"]),
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        log.warning(
-            "ignoring malformed clock tick at partition %d offset %d (%s): a tick is "
-            '{"now": TS, "events_offset": N}',
-            record.partition,
-            record.offset,
-            exc,
-        )
-        return Tick(record.offset, None, 0)
-
-
-async def restore_engine(settings: Settings, rules: RuleConfig, partition: int) -> Engine:
-    """Rebuild a partition's engine from the committed changelog (last value per key wins).
-
-    The changelog holds open episodes, ended ones within the retention (then a
-    tombstone), and the partition clock, so its size follows those, not all history.
-    """
-    consumer = AIOKafkaConsumer(
-        **settings.kafka.client_kwargs(),
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        # No group, so the first fetch starts at the beginning. With "latest" it starts
-        # at the end and waits fetch_max_wait_ms (500 ms) for data before any seek.
-        auto_offset_reset="earliest",
-    )
-    await start_or_close(consumer)
-    latest: dict[str, bytes | None] = {}
-    try:
-        tp = TopicPartition(settings.topics.state, partition)
-        consumer.assign([tp])
-        begin = (await consumer.beginning_offsets([tp]))[tp]
-        end = (await consumer.end_offsets([tp]))[tp]
-        if end > begin:  # an empty changelog needs no fetch (that would wait fetch_max_wait_ms)
-            while await consumer.position(tp) < end:
-                batch = await consumer.getmany(tp, timeout_ms=500)
-                for record in batch.get(tp, []):
-                    latest[record.key.decode()] = record.value
-    finally:
-        await consumer.stop()
-    engine = Engine(
-        rules,
-        closed_retention_us=settings.closed_retention_us,
-        future_skew_us=settings.future_skew_us,
-        keep_ended=True,  # each ended episode's final summary is published once
-    )
-    clock = latest.pop(CLOCK_KEY, None)
-    for rid, value in latest.items():
-        engine.restore_episode(rid, None if value is None else json.loads(value))
-    if clock is not None:
-        engine.clock = int(json.loads(clock)["clock"])
-    engine.dirty.clear()
-    return engine
-
-
-async def ensure_topics(settings: Settings) -> None:
-    """Create the topics if missing, co-partitioned; the state topic is compacted."""
-    topics = settings.topics
-    admin = AIOKafkaAdminClient(**settings.kafka.client_kwargs())
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(name, settings.partitions, 1, topic_configs=configs)
-            for name, configs in (
-                (topics.events, {}),
-                (topics.clock, {}),
-                (topics.alerts, {}),
-                (topics.dead_letter, {}),
-                (topics.episodes, {"cleanup.policy": "compact"}),
-                (topics.notifications, {}),
-                # Compacted; hourly segments so the cleaner can drop forgotten episodes.
-                (
-                    topics.state,
-                    {
-                        "cleanup.policy": "compact",
-                        "segment.ms": "3600000",
-                        "min.cleanable.dirty.ratio": "0.1",
-                    },
-                ),
-            )
-            if name not in existing
-        ]
-        if wanted:
-            with contextlib.suppress(TopicAlreadyExistsError):  # another worker won the race
-                await admin.create_topics(wanted)
-    finally:
-        await admin.close()

@@ -33,8 +33,8 @@ from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine
 from custodywatch.localkafka import free_port
+from custodywatch.stream.changelog import ensure_topics
 from custodywatch.stream.publisher import publish_lines
-from custodywatch.stream.worker import ensure_topics
 
 pytestmark = pytest.mark.kafka
 

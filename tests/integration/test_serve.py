@@ -30,8 +30,8 @@ from custodywatch.core.clock import to_us
 from custodywatch.localkafka import free_port
 from custodywatch.notify.signature import HEADER, verify_signature
 from custodywatch.sim.force import LOCAL_AUTHORITIES, SUITES
+from custodywatch.stream.changelog import ensure_topics
 from custodywatch.stream.publisher import publish_lines, send_ticks
-from custodywatch.stream.worker import ensure_topics
 
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio(loop_scope="session")]
 

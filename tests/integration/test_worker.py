@@ -25,8 +25,8 @@ from workers import (
 )
 
 from custodywatch.config import Settings
+from custodywatch.stream.changelog import ensure_topics
 from custodywatch.stream.publisher import publish_lines
-from custodywatch.stream.worker import ensure_topics
 
 pytestmark = pytest.mark.kafka
 

@@ -35,8 +35,8 @@ from custodywatch.config import Settings
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.replay import replay_lines
+from custodywatch.stream.changelog import ensure_topics
 from custodywatch.stream.publisher import publish_lines, send_ticks
-from custodywatch.stream.worker import ensure_topics
 
 pytestmark = pytest.mark.kafka
 
