@@ -31,9 +31,9 @@ from custodywatch.core.config import RuleConfig
 from custodywatch.replay import replay_summaries
 from custodywatch.sim.config import SimConfig
 from custodywatch.sim.generator import iter_records
+from custodywatch.store.schema import alert_log, alerts, episodes
 from custodywatch.stream.publisher import publish_lines
 from custodywatch.stream.worker import ensure_topics
-from custodywatch.store.schema import alert_log, alerts, episodes
 
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio(loop_scope="session")]
 
@@ -108,7 +108,9 @@ async def settled(engine: Engine, want: tuple[Any, ...], within_s: float = 240) 
     """Until the store equals `want` (or time runs out), then a little longer: anything
     folded late or twice would show by then."""
     deadline = time.monotonic() + within_s
-    while stored(engine) != want and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        if stored(engine) == want:
+            break
         await asyncio.sleep(1)
     await asyncio.sleep(2)
 
