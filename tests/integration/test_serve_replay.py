@@ -65,13 +65,13 @@ def row_of(record: AlertRecord) -> dict[str, Any]:
 def replayed(lines: list[bytes]) -> tuple[dict[str, Any], Counter[tuple[str, str]], dict[str, Any]]:
     """Replay's history folded as the store folds it: alert rows, log states, summaries."""
     result, summaries = replay_summaries(lines, RuleConfig())
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, Any] = {}
     for record in result.history:
         row = rows.get(record.alert_id)
         if row is None or (row["state"] == "raised" and record.state != "raised"):
             state_at = datetime.fromisoformat(record.state_at)
             rows[record.alert_id] = {**row_of(record), "state": record.state, "state_at": state_at}
-    log = Counter((r.alert_id, r.state) for r in result.history)
+    log: Counter[tuple[str, str]] = Counter((r.alert_id, str(r.state)) for r in result.history)
     episode_json = {
         s.custody_record_id: EPISODE_ADAPTER.dump_python(s, mode="json") for s in summaries
     }
