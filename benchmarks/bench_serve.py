@@ -1,10 +1,12 @@
 """`custodywatch serve` live (wall clock): notification latency and escalation lateness.
 
     .venv/bin/python benchmarks/bench_serve.py [--alerts 300] [--rate 30] [--rounds 3]
+                                               [--store sqlite|postgresql]
 
 Starts ONE local Kafka broker (or uses CUSTODYWATCH_KAFKA_BOOTSTRAP) and an aiohttp
 webhook receiver in this process; each round runs a fresh `custodywatch serve
---clock-mode wall` (a subprocess, SQLite store, every recipient a signed webhook to
+--clock-mode wall` (a subprocess; a SQLite file, or a database on a throwaway
+PostgreSQL server with fsync on; every recipient a signed webhook to
 the receiver, a ladder whose second step is 5 s after the raise), then:
 
 1. publishes --alerts raised alert records at --rate per second, each in its own
@@ -33,6 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +50,7 @@ from custodywatch.localkafka import KafkaConnection, free_port, open_kafka
 from custodywatch.sim.force import LOCAL_AUTHORITIES, SUITES
 from custodywatch.store.db import open_engine
 from custodywatch.store.fold import ensure_fold_topics
+from custodywatch.store.pgserver import LocalPostgres
 from custodywatch.store.schema import alerts
 
 PARTITIONS = 4
@@ -193,7 +197,9 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def round_of(kafka: KafkaConnection, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
+async def round_of(
+    kafka: KafkaConnection, args: argparse.Namespace, tmp: Path, pg: LocalPostgres | None
+) -> dict[str, float]:
     run = uuid.uuid4().hex[:8]
     settings = Settings(
         kafka=kafka, topics=Topics.prefixed(f"bench-{run}"), group_id=f"bench-{run}"
@@ -207,7 +213,9 @@ async def round_of(kafka: KafkaConnection, args: argparse.Namespace, tmp: Path) 
     await web.TCPSite(runner, "127.0.0.1", receiver.port).start()
     (tmp / f"routing-{run}.yaml").write_text(routing_yaml(receiver.port))
     (tmp / f"ladder-{run}.yaml").write_text(LADDER)
-    url = f"sqlite:///{tmp / f'store-{run}.db'}"
+    url = (
+        f"sqlite:///{tmp / f'store-{run}.db'}" if pg is None else pg.create_database(f"bench_{run}")
+    )
     env = {
         **os.environ,
         **settings.to_env(),
@@ -264,15 +272,22 @@ async def round_of(kafka: KafkaConnection, args: argparse.Namespace, tmp: Path) 
 async def main(args: argparse.Namespace) -> int:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     rounds: list[dict[str, float]] = []
-    with open_kafka() as kafka, tempfile.TemporaryDirectory() as tmp:
+    with ExitStack() as stack:
+        kafka = stack.enter_context(open_kafka())
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        pg = None
+        if args.store == "postgresql":
+            pg = stack.enter_context(LocalPostgres(durable=True))
         for i in range(args.rounds):
-            figures = await round_of(kafka, args, Path(tmp))
+            figures = await round_of(kafka, args, Path(tmp), pg)
             rounds.append(figures)
             say(
                 f"round {i + 1}/{args.rounds}: "
                 + ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
             )
-    print(f"{args.alerts} alerts at {args.rate}/s per round, {args.rounds} rounds, SQLite store")
+    print(
+        f"{args.alerts} alerts at {args.rate}/s per round, {args.rounds} rounds, {args.store} store"
+    )
     for name, label, unit in (
         ("notify_p50", "notification latency p50", "s"),
         ("notify_p99", "notification latency p99", "s"),
@@ -298,4 +313,5 @@ if __name__ == "__main__":
     parser.add_argument("--alerts", type=int, default=300)
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
     sys.exit(asyncio.run(main(parser.parse_args())))
