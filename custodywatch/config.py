@@ -136,6 +136,9 @@ class Settings(BaseModel):
     events for unknown records are refused as `too_old`."""
     future_skew_s: float = Field(default=300.0, ge=0)
     """Live mode: an event this far ahead of the wall clock is refused (`future_event`)."""
+    notify_retry_base_s: float = Field(default=30.0, gt=0, le=3600)
+    """Upper bound of the first wait before a failed delivery is tried again (doubling
+    after each failure, up to an hour); lowered in tests, not in production."""
 
     @property
     def closed_retention_us(self) -> int:
@@ -165,6 +168,7 @@ class Settings(BaseModel):
             "DATABASE_URL": "database_url",
             "CLOSED_RETENTION_DAYS": "closed_retention_days",
             "FUTURE_SKEW_S": "future_skew_s",
+            "NOTIFY_RETRY_BASE_S": "notify_retry_base_s",
         }
         for name, field in simple.items():
             if prefix + name in env:
@@ -196,6 +200,7 @@ class Settings(BaseModel):
             "CUSTODYWATCH_METRICS_HOST": self.metrics_host,
             "CUSTODYWATCH_CLOSED_RETENTION_DAYS": str(self.closed_retention_days),
             "CUSTODYWATCH_FUTURE_SKEW_S": str(self.future_skew_s),
+            "CUSTODYWATCH_NOTIFY_RETRY_BASE_S": str(self.notify_retry_base_s),
         }
         if self.metrics_port is not None:
             env["CUSTODYWATCH_METRICS_PORT"] = str(self.metrics_port)

@@ -55,13 +55,14 @@ async def serve(
     fold = Fold(settings, engine, hooks=LifecycleHooks(policy, routing, clock), batch=batch)
     timers = Timers(engine, policy, routing, clock, observer)
     box = Outbox(engine)
+    retry = RetryPolicy(base_s=settings.notify_retry_base_s)
     async with AsyncExitStack() as stack:
         dispatcher = await open_dispatcher(settings, routing, observer, stack)
         tasks = [
             asyncio.create_task(fold.run(stop), name="fold"),
             asyncio.create_task(timers.run(stop), name="timers"),
             asyncio.create_task(
-                run_outbox(box.claim_due, box.record, dispatcher, observer, RetryPolicy(), stop),
+                run_outbox(box.claim_due, box.record, dispatcher, observer, retry, stop),
                 name="delivery",
             ),
             asyncio.create_task(clock.run(stop), name="clock"),
