@@ -32,8 +32,8 @@ from custodywatch.replay import replay_summaries
 from custodywatch.sim.config import SimConfig
 from custodywatch.sim.generator import iter_records
 from custodywatch.store.schema import alert_log, alerts, episodes
+from custodywatch.stream.changelog import ensure_topics
 from custodywatch.stream.publisher import publish_lines
-from custodywatch.stream.worker import ensure_topics
 
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio(loop_scope="session")]
 
