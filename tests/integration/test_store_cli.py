@@ -176,7 +176,13 @@ async def test_serve_stops_with_one_line_and_exit_2_when_the_database_goes_away(
     await ensure_fold_topics(settings)
     with LocalPostgres(durable=False) as server, (tmp_path / "serve.log").open("wb") as log:
         url = server.create_database("gone")
-        env = {**os.environ, **settings.to_env(), "CUSTODYWATCH_DATABASE_URL": url}
+        env = {
+            **os.environ,
+            **settings.to_env(),
+            "CUSTODYWATCH_DATABASE_URL": url,
+            "CUSTODYWATCH_ROUTING": kafka_routing(tmp_path / "routing.yaml"),
+            "CUSTODYWATCH_SERVE_METRICS_PORT": "0",
+        }
         serve = start_serve(env, log)
         try:
             await send(settings, [alert(1)])
