@@ -31,7 +31,7 @@ from custodywatch.lifecycle.policy import EscalationPolicy
 from custodywatch.lifecycle.routing import Routing, routing_from_yaml
 from custodywatch.localkafka import free_port
 from custodywatch.notify.signature import HEADER, verify_signature
-from custodywatch.sim.force import LOCAL_AUTHORITIES, SUITES
+from custodywatch.sim.routing import force_routing
 from custodywatch.store.db import open_engine
 
 LOCAL = ZoneInfo("Europe/London")
@@ -42,23 +42,11 @@ SERGEANTS = ("suite/perry-barr/custody_sergeant", "suite/oldbury/custody_sergean
 def demo_routing(port: int) -> Routing:
     """Every recipient of the simulated force: a signed webhook to the demo's receiver."""
 
-    def hook(recipient: str) -> dict[str, Any]:
+    def hook(recipient: str) -> list[dict[str, Any]]:
         url = f"http://127.0.0.1:{port}/hooks/{recipient}"
-        return {"channels": [{"type": "webhook", "url": url, "secret_env": SECRET_ENV}]}
+        return [{"type": "webhook", "url": url, "secret_env": SECRET_ENV}]
 
-    routing = {
-        "version": 1,
-        "force": {"superintendent": hook("superintendent"), "fallback": hook("fallback")},
-        "suites": {
-            s: {"custody_sergeant": hook(f"{s}/sgt"), "duty_inspector": hook(f"{s}/insp")}
-            for s in SUITES
-        },
-        "local_authorities": {
-            la: {"out_of_hours": hook(f"{la}/edt"), "safeguarding_partnership": hook(f"{la}/lscp")}
-            for la in LOCAL_AUTHORITIES
-        },
-    }
-    return routing_from_yaml(json.dumps(routing))
+    return routing_from_yaml(json.dumps(force_routing(hook)))
 
 
 class People:

@@ -112,21 +112,8 @@ def session_of(engine: Engine) -> Iterator[Session]:
 
 def kafka_routing(path: Path, topic: str = "custody.notifications.v1") -> str:
     """A routing file whose every recipient is the Kafka notifications topic (no secrets)."""
-    from custodywatch.sim.force import LOCAL_AUTHORITIES, SUITES
+    from custodywatch.sim.routing import force_routing
 
-    def to_topic() -> dict[str, object]:
-        return {"channels": [{"type": "kafka", "topic": topic}]}
-
-    routing = {
-        "version": 1,
-        "force": {"superintendent": to_topic(), "fallback": to_topic()},
-        "suites": {
-            s: {"custody_sergeant": to_topic(), "duty_inspector": to_topic()} for s in SUITES
-        },
-        "local_authorities": {
-            la: {"out_of_hours": to_topic(), "safeguarding_partnership": to_topic()}
-            for la in LOCAL_AUTHORITIES
-        },
-    }
+    routing = force_routing(lambda _: [{"type": "kafka", "topic": topic}])
     path.write_text(json.dumps(routing))  # JSON is YAML
     return str(path)

@@ -29,7 +29,7 @@ from custodywatch.config import Settings
 from custodywatch.core.clock import to_us
 from custodywatch.localkafka import free_port
 from custodywatch.notify.signature import HEADER, verify_signature
-from custodywatch.sim.force import LOCAL_AUTHORITIES, SUITES
+from custodywatch.sim.routing import force_routing
 from custodywatch.stream.changelog import ensure_topics
 from custodywatch.stream.publisher import publish_lines, send_ticks
 
@@ -85,23 +85,11 @@ async def receiver() -> AsyncIterator[Receiver]:
 def routing_file(path: Path, port: int) -> Path:
     """Every role of every suite and LA: a webhook to the receiver, one shared secret."""
 
-    def hook(recipient: str) -> dict[str, Any]:
+    def hook(recipient: str) -> list[dict[str, Any]]:
         url = f"http://127.0.0.1:{port}/hooks/{recipient}"
-        return {"channels": [{"type": "webhook", "url": url, "secret_env": "CW_TEST_SECRET"}]}
+        return [{"type": "webhook", "url": url, "secret_env": "CW_TEST_SECRET"}]
 
-    routing = {
-        "version": 1,
-        "force": {"superintendent": hook("superintendent"), "fallback": hook("fallback")},
-        "suites": {
-            s: {"custody_sergeant": hook(f"{s}-sgt"), "duty_inspector": hook(f"{s}-insp")}
-            for s in SUITES
-        },
-        "local_authorities": {
-            la: {"out_of_hours": hook(f"{la}-edt"), "safeguarding_partnership": hook(f"{la}-lscp")}
-            for la in LOCAL_AUTHORITIES
-        },
-    }
-    path.write_text(json.dumps(routing))  # JSON is YAML
+    path.write_text(json.dumps(force_routing(hook)))  # JSON is YAML
     return path
 
 
