@@ -68,11 +68,21 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy, not the driver, begins transactions (see _begin below).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # WAL: the CLI and the board read while `serve` writes; wait for a lock, not fail.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # Take the write lock when the transaction starts. A deferred transaction that
+        # reads, then writes after another connection committed, fails at once with
+        # "database is locked" (the busy timeout does not apply to that upgrade);
+        # serve's fold, timers and delivery write from several connections at once.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -109,8 +119,8 @@ def migrate(engine: Engine) -> None:
                 connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
                 )
-            else:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:  # SQLite: every transaction begins IMMEDIATE (_sqlite_engine), so this locks
+                connection.exec_driver_sql("SELECT 1")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             connection.commit()
