@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from workers import WorkerProcess
+from workers import Serve, WorkerProcess
 
 from custodywatch.config import Settings, Topics
 from custodywatch.localkafka import KafkaConnection, open_kafka
@@ -90,3 +90,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'store.db'}"
     server: LocalPostgres = request.getfixturevalue("postgres")
     return server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def serves(tmp_path: Path) -> Iterator[list[Serve]]:
+    started: list[Serve] = []
+    yield started
+    for serve in started:
+        serve.close()
+    for log in sorted(tmp_path.glob("serve-*.log")):
+        print(log.name, log.read_text()[-3000:])  # shown when a test fails

@@ -179,3 +179,24 @@ async def finish(settings: Settings, lines: list[bytes]) -> list[dict[str, Any]]
     await send_ticks(settings, last_event_at(lines))
     await caught_up(settings, settings.topics.clock)
     return await published(settings)
+
+
+class Serve:
+    """A serve process with its own log; SIGKILL or SIGTERM it."""
+
+    def __init__(self, command: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log.open("ab")
+        self.proc = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def terminate(self) -> int:
+        self.proc.terminate()
+        return self.proc.wait(timeout=30)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.kill()
+        self.log.close()

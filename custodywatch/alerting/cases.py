@@ -7,7 +7,7 @@ step is taken, logged and queued for delivery together, or not at all.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -99,7 +99,7 @@ def enqueue_grouped(session: Session, n: Notification, now: int, window_us: int)
             session.execute(update(outbox).where(outbox.c.id == latest.id).values(payload=payload))
             return 1
         latest = None  # that window has closed: this one opens a new one
-    held_until = None if latest is None else latest.created_at + (moment(window_us) - moment(0))
+    held_until = None if latest is None else latest.created_at + timedelta(microseconds=window_us)
     statement = (
         dialect_insert(session, outbox)
         .values(

@@ -13,12 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,9 +24,15 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import Engine, func, select
-from storekit import T0, iso, kafka_routing, migrated, session_of
+from storekit import (
+    T0,
+    iso,
+    kafka_routing,
+    migrated,
+    session_of,
+)
 from test_store_serve import alert_stream, expected, produce, progress, settings, wait_until
-from workers import read_all
+from workers import Serve, read_all
 
 from custodywatch.config import Settings
 from custodywatch.store.fold import ensure_fold_topics
@@ -40,37 +43,10 @@ __all__ = ["settings"]  # the fixture: topics and group of this test alone
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio(loop_scope="session")]
 
 FOLDED = ("raised", "resolved", "retracted")
-SERVE = [sys.executable, "-m", "custodywatch.cli", "serve"]
-
-
-class Serve:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [*SERVE, "--clock-mode", "event", "--fold-batch", "40"],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.kill()
-        self.log.close()
-
-
-@pytest.fixture
-def serves(tmp_path: Path) -> Iterator[list[Serve]]:
-    started: list[Serve] = []
-    yield started
-    for serve in started:
-        serve.close()
-    for log in sorted(tmp_path.glob("serve-*.log")):
-        print(log.name, log.read_text()[-3000:])  # shown when a test fails
+COMMAND = [
+    *(sys.executable, "-m", "custodywatch.cli", "serve"),
+    *("--clock-mode", "event", "--fold-batch", "40"),
+]
 
 
 async def create_topics(settings: Settings, *names: str) -> None:
@@ -133,12 +109,12 @@ async def test_sigkill_of_serve_three_times_loses_and_repeats_no_step_or_notific
     }
     done = 0
     for kill in range(3):
-        serves.append(Serve(env, tmp_path / f"serve-{kill}.log"))
+        serves.append(Serve(COMMAND, env, tmp_path / f"serve-{kill}.log"))
         done = await wait_until(engine, settings, beyond=done + 200)
         serves[-1].kill()
         done = progress(engine, settings)
         assert done < end, f"kill {kill + 1} must land mid-stream"
-    serves.append(Serve(env, tmp_path / "serve-final.log"))
+    serves.append(Serve(COMMAND, env, tmp_path / "serve-final.log"))
     await wait_until(engine, settings, beyond=end - 1)
     # Past every alert's first step: whatever clock the killed processes reached.
     await tick(settings, minutes=len({r.alert_id for r in stream}) + 60)
@@ -146,8 +122,7 @@ async def test_sigkill_of_serve_three_times_loses_and_repeats_no_step_or_notific
     never_ended = {a for a, s in want_states.items() if s == "raised"}
     await quiet(engine, never_ended)
     await asyncio.sleep(3)  # a step or a send taken twice would show by now
-    serves[-1].proc.terminate()
-    assert serves[-1].proc.wait(timeout=30) == 0
+    assert serves[-1].terminate() == 0
 
     with session_of(engine) as session:
         states = dict(session.execute(select(alerts.c.alert_id, alerts.c.state)).all())

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +24,7 @@ from storekit import (
     migrated,
     session_of,
 )
+from workers import Serve
 
 from custodywatch.config import Settings, Topics
 from custodywatch.contract.alerts import AlertRecord, AlertState
@@ -118,37 +116,6 @@ async def produce(settings: Settings, stream: list[AlertRecord]) -> int:
         return sum((await probe.end_offsets(partitions)).values())
     finally:
         await probe.stop()
-
-
-class Serve:
-    """A serve process with its own log; SIGKILL or SIGTERM it."""
-
-    def __init__(self, command: list[str], env: dict[str, str], log: Path) -> None:
-        self.log = log.open("ab")
-        self.proc = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def terminate(self) -> int:
-        self.proc.terminate()
-        return self.proc.wait(timeout=30)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.kill()
-        self.log.close()
-
-
-@pytest.fixture
-def serves(tmp_path: Path) -> Iterator[list[Serve]]:
-    started: list[Serve] = []
-    yield started
-    for serve in started:
-        serve.close()
-    for log in sorted(tmp_path.glob("serve-*.log")):
-        print(log.name, log.read_text()[-3000:])  # shown when a test fails
 
 
 def env_for(settings: Settings, database_url: str, routing: str) -> dict[str, str]:
