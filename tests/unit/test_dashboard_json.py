@@ -1,5 +1,5 @@
-"""dashboards/custodywatch.json: well formed, every query on a series the worker exports,
-and every panel's unit and legend agree with its query.
+"""dashboards/custodywatch.json: well formed, every query on a series the worker or serve
+exports, and every panel's unit and legend agree with its query.
 
 tests/integration/test_dashboard.py runs every query against a real Prometheus.
 """
@@ -70,12 +70,13 @@ def test_every_query_has_a_legend_naming_what_it_groups_by() -> None:
             assert target.placeholders == set(), (target.panel, target.legend)
 
 
-def test_queries_use_only_series_the_worker_exports() -> None:
+def test_queries_use_only_series_the_worker_or_serve_exports() -> None:
     registry = CollectorRegistry()
-    ProcessCollector(registry=registry)  # as bootstrap.run_worker registers it
+    ProcessCollector(registry=registry)  # as bootstrap.run_worker and run_serve register it
     observer = PrometheusObserver(registry)
     observer.set_state({"perry-barr": 1}, open_episodes=1, open_deadlines=1)
     observer.set_consumer_lag({0: 0})
+    observer.escalation_step("critical", 1, 0.2)  # serve: born at its first step
     exported = {sample.name for metric in registry.collect() for sample in metric.samples}
     exported.add("up")  # written by Prometheus for every target it scrapes
     for target in targets():
@@ -100,5 +101,51 @@ def test_the_questions_an_operator_asks_are_all_on_it() -> None:
         "custodywatch_notification_attempts_failed_total",
         "custodywatch_notifications_given_up_total",
         "custodywatch_partition_restore_seconds_count",
+        "custodywatch_alerts_open",
+        "custodywatch_alerts_unacknowledged",
+        "custodywatch_alerts_unacknowledged_past_ladder",
+        "custodywatch_time_to_acknowledge_seconds_bucket",
+        "custodywatch_escalation_steps_total",
+        "custodywatch_escalation_lateness_seconds_bucket",
     ):
         assert re.search(rf"\b{series}\b", exprs), series
+    assert 'up{job="custodywatch-serve"}' in exprs
+
+
+STORE_GAUGES = re.compile(r"\b(custodywatch_alerts_(?:open|unacknowledged\w*))\b")
+
+
+def test_alert_state_gauges_are_serves_and_never_summed_over_instances() -> None:
+    # Every serve instance counts the whole store: two instances summed would show
+    # twice the children waiting. The worker exports the same gauges at 0.
+    for target in targets():
+        if STORE_GAUGES.search(target.expr):
+            assert target.expr.startswith("max by (severity) ("), (target.panel, target.expr)
+            assert 'job="custodywatch-serve"' in target.expr, (target.panel, target.expr)
+
+
+def test_serve_only_series_are_read_from_serve() -> None:
+    for target in targets():
+        if re.search(r"custodywatch_(escalation|time_to_acknowledge)_", target.expr):
+            assert 'job="custodywatch-serve"' in target.expr, (target.panel, target.expr)
+
+
+def test_past_the_ladder_is_red_from_one() -> None:
+    panel = next(p for p in panels() if "past the ladder" in p["title"].lower())
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert steps == [{"color": "green", "value": None}, {"color": "red", "value": 1}]
+
+
+def test_the_top_rows_answer_is_it_working_and_is_anyone_waiting() -> None:
+    rows = [p for p in dashboard()["panels"] if p["type"] == "row"]
+    assert [r["title"] for r in rows[:2]] == ["Is it working?", "Is anyone waiting?"]
+    first_screen = {p["title"] for p in panels() if p["gridPos"]["y"] < rows[2]["gridPos"]["y"]}
+    for title in (
+        "Worker up",
+        "Serve up",
+        "Open welfare alerts",
+        "Unacknowledged alerts",
+        "Unacknowledged past the ladder's last step",
+        "Children in custody now",
+    ):
+        assert title in first_screen, title
