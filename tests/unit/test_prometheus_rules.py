@@ -53,13 +53,13 @@ def run(promtool: str, *args: str) -> str:
 
 def test_rules_file_is_valid(promtool: str) -> None:
     output = run(promtool, "check", "rules", str(RULES.relative_to(ROOT)))
-    assert "SUCCESS: 14 rules found" in output
+    assert "SUCCESS: 15 rules found" in output
 
 
 def test_config_is_valid_and_loads_the_rules(promtool: str) -> None:
     output = run(promtool, "check", "config", str(CONFIG.relative_to(ROOT)))
     assert "SUCCESS: 1 rule files found" in output
-    assert "SUCCESS: 14 rules found" in output
+    assert "SUCCESS: 15 rules found" in output
 
 
 def test_rule_unit_tests_pass(promtool: str) -> None:
@@ -78,6 +78,7 @@ def test_every_alert_has_severity_team_summary_and_description() -> None:
         "CustodywatchWorkerDown",
         "CustodywatchWorkerAbsent",
         "CustodywatchServeDown",
+        "CustodywatchServeAbsent",
         "CustodywatchConsumerLagHigh",
         "CustodywatchConsumerLagGrowing",
         "CustodywatchDeadLettersAboveNormal",
