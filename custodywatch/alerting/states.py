@@ -24,6 +24,7 @@ class AlertStates:
         self.engine, self.policy, self.observer = engine, policy, observer
         self._sessions = sessions(engine)
         self._acks_seen: datetime | None = None
+        self._started = False  # the first refresh notes the acks already made, observes none
 
     def refresh(self) -> None:
         open_alerts: Counter[str] = Counter()
@@ -58,9 +59,11 @@ class AlertStates:
         if self._acks_seen is not None:
             query = query.where(alerts.c.ack_at > self._acks_seen)
         for severity, raised_at, ack_at in session.execute(query):
-            if self._acks_seen is not None:  # at start, only note where we are
+            if self._started:
                 self.observer.alert_acknowledged(severity, (ack_at - raised_at).total_seconds())
             self._acks_seen = ack_at if self._acks_seen is None else max(self._acks_seen, ack_at)
+        # Not "_acks_seen is not None": a store with no acks at start would lose its first.
+        self._started = True
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -1,10 +1,14 @@
 """Every panel of dashboards/custodywatch.json answers, on a real Prometheus scraping a
 real worker process that has read a simulated stream (with producer mistakes, so there
-are dead letters) and its clock ticks.
+are dead letters) and its clock ticks, and a real `custodywatch serve` folding the
+worker's alerts into SQLite, escalating them in event time and notifying through the
+Kafka channel; one alert is acknowledged with `custodywatch ack`, so that the
+time-to-acknowledge panel has something to show.
 
 Prometheus is Debian's `prometheus` package (/usr/bin/prometheus; PROMETHEUS names
-another binary): a temporary configuration scraping the worker's /metrics every second
-and evaluating alerts/prometheus-rules.yml, a temporary storage directory and a free port.
+another binary): a temporary configuration scraping both /metrics every second (jobs
+`custodywatch` and `custodywatch-serve`, as alerts/prometheus.yml names them) and
+evaluating alerts/prometheus-rules.yml, a temporary storage directory and a free port.
 The test fails, never skips, when it is missing.
 """
 
@@ -15,7 +19,9 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +32,8 @@ import pytest
 import yaml
 from panels import ROOT, targets
 from prometheus_client.parser import text_string_to_metric_families
-from workers import WorkerProcess, finish, start
+from storekit import kafka_routing
+from workers import Serve, WorkerProcess, finish, start
 
 from custodywatch.config import Settings
 from custodywatch.contract.rejects import Reject, decode
@@ -55,8 +62,8 @@ def _prometheus_binary() -> str:
 
 
 @contextmanager
-def prometheus(tmp_path: Path, metrics_port: int) -> Iterator[str]:
-    """A Prometheus server scraping 127.0.0.1:metrics_port; yields its base URL."""
+def prometheus(tmp_path: Path, jobs: dict[str, int]) -> Iterator[str]:
+    """A Prometheus server scraping each job's 127.0.0.1:port; yields its base URL."""
     config = tmp_path / "prometheus.yml"
     config.write_text(
         yaml.safe_dump(
@@ -64,10 +71,8 @@ def prometheus(tmp_path: Path, metrics_port: int) -> Iterator[str]:
                 "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
                 "rule_files": [str(RULES)],
                 "scrape_configs": [
-                    {
-                        "job_name": "custodywatch",
-                        "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}],
-                    }
+                    {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
+                    for job, port in jobs.items()
                 ],
             }
         ),
@@ -126,9 +131,19 @@ async def wait_until(
         await asyncio.sleep(0.5)
 
 
-async def scraped_total(http: aiohttp.ClientSession, worker: WorkerProcess, name: str) -> float:
-    """A counter's sum over its labels, read straight from the worker's /metrics."""
-    async with http.get(f"http://127.0.0.1:{worker.metrics_port}/metrics") as response:
+async def wait_positive(
+    http: aiohttp.ClientSession, base: str, promql: str, within_s: float = 60
+) -> float:
+    deadline = time.monotonic() + within_s
+    while not (got := await value(http, base, promql)):
+        assert time.monotonic() < deadline, f"{promql} is {got}, expected more than 0"
+        await asyncio.sleep(0.5)
+    return got
+
+
+async def scraped_total(http: aiohttp.ClientSession, port: int, name: str) -> float:
+    """A counter's sum over its labels, read straight from a process's /metrics."""
+    async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
         text = await response.text()
     return sum(
         sample.value
@@ -148,8 +163,49 @@ def children_detained_at_end(lines: list[bytes]) -> int:
     return sum(engine.juveniles_by_suite().values())
 
 
+def open_by_severity(records: list[dict[str, Any]]) -> Counter[str]:
+    """Alerts whose last published state is `raised`: what serve's store holds open."""
+    last = {record["alert_id"]: record for record in records}
+    return Counter(r["severity"] for r in last.values() if r["state"] == "raised")
+
+
+def start_serve(
+    settings: Settings, serves: list[Serve], tmp_path: Path
+) -> tuple[int, dict[str, str]]:
+    """`custodywatch serve` in event time on a fresh SQLite store, notifying through the
+    Kafka channel (no receiver to run); its metrics port, and the environment for the CLI."""
+    port = free_port()
+    env = {
+        **os.environ,
+        **settings.to_env(),
+        "CUSTODYWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+        "CUSTODYWATCH_ROUTING": kafka_routing(
+            tmp_path / "routing.yaml", settings.topics.notifications
+        ),
+        "CUSTODYWATCH_SERVE_METRICS_PORT": str(port),
+    }
+    command = [sys.executable, "-m", "custodywatch.cli", "serve", "--clock-mode", "event"]
+    serves.append(Serve(command, env, tmp_path / "serve-0.log"))
+    return port, env
+
+
+async def acknowledge(env: dict[str, str], alert_id: str) -> None:
+    ack = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "custodywatch.cli", "ack", alert_id, "--by", "ops-dashboard-test"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await ack.communicate()
+    assert ack.returncode == 0, output.decode()
+
+
 async def test_every_panel_query_returns_data_from_a_real_prometheus(
-    settings: Settings, stream_lines: list[bytes], workers: list[WorkerProcess], tmp_path: Path
+    settings: Settings,
+    stream_lines: list[bytes],
+    workers: list[WorkerProcess],
+    serves: list[Serve],
+    tmp_path: Path,
 ) -> None:
     # Cut before the simulated span ends, so that some children are still in custody.
     lines = stream_lines[: len(stream_lines) * 9 // 10]
@@ -157,18 +213,26 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
     assert children > 0
     await ensure_topics(settings)
     worker = start(settings, workers, tmp_path)
+    serve_port, serve_env = start_serve(settings, serves, tmp_path)
+    jobs = {"custodywatch": worker.metrics_port, "custodywatch-serve": serve_port}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
-        with prometheus(tmp_path, worker.metrics_port) as base:
+        with prometheus(tmp_path, jobs) as base:
             # Scraping before the stream starts, so that every increase is seen.
-            await wait_until(http, base, 'up{job="custodywatch"}', 1.0)
+            for job in jobs:
+                await wait_until(http, base, f'up{{job="{job}"}}', 1.0)
             await publish_lines(settings, lines)
-            await finish(settings, lines)
+            records = await finish(settings, lines)
             # The worker is done: wait until Prometheus has scraped its final counts.
             for name in ("custodywatch_alerts_raised_total", "custodywatch_events_rejected_total"):
-                total = await scraped_total(http, worker, name)
+                total = await scraped_total(http, worker.metrics_port, name)
                 assert total > 0, f"the simulated stream should produce some {name}"
                 await wait_until(http, base, f"sum({name})", total)
             await wait_until(http, base, "sum(custodywatch_juveniles_detained)", children)
+            started = time.monotonic()
+            await serve_has_everything(http, base, serve_env, records)
+            print(
+                f"serve folded, escalated, notified and saw the ack in {time.monotonic() - started:.1f} s"
+            )
 
             empty, nan, unresolved = [], [], []
             figures = []
@@ -191,6 +255,11 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
             assert unresolved == [], "legends naming labels the result does not carry"
 
             # A few figures the stream fixes, as the panels show them.
+            for severity, count in open_by_severity(records).items():
+                promql = (
+                    f'custodywatch_alerts_open{{job="custodywatch-serve",severity="{severity}"}}'
+                )
+                assert await value(http, base, promql) == count
             restored = 'sum(custodywatch_partition_restore_seconds_count{job="custodywatch"})'
             assert await value(http, base, restored) == settings.partitions
             dead = await value(
@@ -199,6 +268,29 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
             assert dead is not None and dead > 0
 
             await rules_evaluate_cleanly(http, base)
+
+
+async def serve_has_everything(
+    http: aiohttp.ClientSession, base: str, env: dict[str, str], records: list[dict[str, Any]]
+) -> None:
+    """Until serve has folded every alert, taken escalation steps and notified, and one
+    acknowledgement shows in the time-to-acknowledge histogram."""
+    opened = open_by_severity(records)
+    assert opened["critical"] > 0, "the simulated stream should leave critical alerts open"
+    serve = 'job="custodywatch-serve"'
+    await wait_until(http, base, f"sum(custodywatch_alerts_open{{{serve}}})", opened.total())
+    last = {record["alert_id"]: record for record in records}
+    chosen = next(a for a, r in sorted(last.items()) if r["state"] == "raised")
+    await acknowledge(env, chosen)
+    await wait_until(
+        http, base, f"sum(custodywatch_time_to_acknowledge_seconds_count{{{serve}}})", 1.0
+    )
+    await wait_until(
+        http, base, f"sum(custodywatch_alerts_unacknowledged{{{serve}}})", opened.total() - 1
+    )
+    # In event time the last tick is hours past the early alerts' raise: steps are due.
+    await wait_positive(http, base, f"sum(custodywatch_escalation_steps_total{{{serve}}})")
+    await wait_positive(http, base, f"sum(custodywatch_notifications_delivered_total{{{serve}}})")
 
 
 async def rules_evaluate_cleanly(http: aiohttp.ClientSession, base: str) -> None:
