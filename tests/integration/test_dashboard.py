@@ -260,6 +260,9 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
                     f'custodywatch_alerts_open{{job="custodywatch-serve",severity="{severity}"}}'
                 )
                 assert await value(http, base, promql) == count
+            # Hours of event time past the early critical alerts: some are past the ladder.
+            past = 'custodywatch_alerts_unacknowledged_past_ladder{severity="critical"}'
+            assert (await value(http, base, f"max({past})") or 0) > 0
             restored = 'sum(custodywatch_partition_restore_seconds_count{job="custodywatch"})'
             assert await value(http, base, restored) == settings.partitions
             dead = await value(
