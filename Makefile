@@ -39,8 +39,13 @@ clean-core:
 demo: $(CORE_BUILD)
 	$(BIN)/custodywatch demo
 
+# Tests run in TEST_WORKERS processes (pytest-xdist), each with its own broker and
+# PostgreSQL: most of the suite waits on real services, not on the CPU.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
+
 test: lint unit-interpreted $(CORE_BUILD)
-	$(BIN)/pytest -q tests
+	$(PYTEST) tests
 
 # The unit tests on the interpreted core too (what a plain `pip install` and the
 # Docker image run): a copy of the package without its compiled modules.
@@ -50,7 +55,7 @@ unit-interpreted: $(STAMP)
 	rm -f build/interpreted/custodywatch/core/*.so
 	PYTHONPATH=build/interpreted $(BIN)/python -P -c \
 		'import custodywatch as c; assert c.core_build() == "interpreted", c.__file__'
-	PYTHONPATH=build/interpreted $(BIN)/pytest -q -p no:cacheprovider tests/unit
+	PYTHONPATH=build/interpreted $(PYTEST) -p no:cacheprovider tests/unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -60,10 +65,10 @@ lint: $(STAMP)
 	$(BIN)/custodywatch schemas export --check
 
 unit: $(CORE_BUILD)
-	$(BIN)/pytest -q tests/unit
+	$(PYTEST) tests/unit
 
 integration: $(CORE_BUILD)
-	$(BIN)/pytest -q tests/integration tests/e2e
+	$(PYTEST) tests/integration tests/e2e
 
 bench: $(CORE_BUILD)
 	$(BIN)/python benchmarks/bench_core.py

@@ -15,7 +15,8 @@ import pytest
 from custodywatch.demo import DemoOptions, demo_records
 from custodywatch.localkafka import KafkaConnection, free_port
 
-pytestmark = pytest.mark.kafka
+# Each demo writes build/demo/: one xdist worker runs them one after the other.
+pytestmark = [pytest.mark.kafka, pytest.mark.xdist_group("demo")]
 
 ALERT_LINE = re.compile(r"  \w{3} \d\d:\d\d  ")
 PERSONAL_FIELDS = frozenset({"date_of_birth", "reason", "source", "sex"})

@@ -239,7 +239,7 @@ def one_partition(settings: Settings) -> Iterator[Settings]:
 @pytest.mark.parametrize("disruption", DISRUPTIONS)
 @pytest.mark.parametrize(
     ("released_after", "breach_becomes"),
-    [(timedelta(hours=5, minutes=58), "retracted"), (timedelta(hours=6, minutes=1), "resolved")],
+    [(timedelta(hours=5, minutes=58), "retracted"), (timedelta(hours=6, seconds=3), "resolved")],
     ids=["recorded_late", "after_due"],
 )
 async def test_a_release_settles_the_breach_exactly_once(
