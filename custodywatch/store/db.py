@@ -35,9 +35,11 @@ def describe(url: str) -> str:
         return "(unparsable URL)"
 
 
-def open_engine(url: str) -> Engine:
+def open_engine(url: str, *, read_only: bool = False) -> Engine:
     """An engine for a SQLAlchemy URL (`sqlite:///file.db`, `postgresql+psycopg://...`).
 
+    `read_only`: for a reader beside a busy `serve` (a report, a watcher). Its
+    transactions cannot write, and on SQLite they do not take the write lock.
     Only checks the URL; `check()` or `migrate()` connects.
     """
     try:
@@ -49,11 +51,16 @@ def open_engine(url: str) -> Engine:
         ) from None
     try:
         if parsed.get_backend_name() == "sqlite":
-            return _sqlite_engine(parsed)
+            return _sqlite_engine(parsed, read_only)
         if parsed.get_backend_name() == "postgresql":
             if parsed.drivername == "postgresql":  # psycopg 3 is the driver we ship
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+            return create_engine(
+                parsed,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": 10},
+                execution_options={"postgresql_readonly": True} if read_only else {},
+            )
     except (NoSuchModuleError, ArgumentError, ImportError) as exc:
         raise StoreUnavailableError(f"database URL {describe(url)}: {exc}") from None
     raise StoreUnavailableError(
@@ -61,7 +68,7 @@ def open_engine(url: str) -> Engine:
     )
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, read_only: bool) -> Engine:
     if url.database and url.database != ":memory:" and not Path(url.database).parent.is_dir():
         raise StoreUnavailableError(f"database URL {describe(str(url))}: no such directory")
     engine = create_engine(url)
@@ -74,6 +81,8 @@ def _sqlite_engine(url: URL) -> Engine:
         # WAL: the CLI and the board read while `serve` writes; wait for a lock, not fail.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -82,7 +91,8 @@ def _sqlite_engine(url: URL) -> Engine:
         # reads, then writes after another connection committed, fails at once with
         # "database is locked" (the busy timeout does not apply to that upgrade);
         # serve's fold, timers and delivery write from several connections at once.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader's snapshot (WAL) needs no lock: it never blocks the writers.
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -35,6 +35,7 @@ from test_store_serve import alert_stream, expected, produce, progress, settings
 from workers import Serve, read_all
 
 from custodywatch.config import Settings
+from custodywatch.store.db import open_engine
 from custodywatch.store.fold import ensure_fold_topics
 from custodywatch.store.schema import alert_log, alerts, outbox
 
@@ -43,6 +44,9 @@ __all__ = ["settings"]  # the fixture: topics and group of this test alone
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio(loop_scope="session")]
 
 FOLDED = ("raised", "resolved", "retracted")
+# Enough that three kills, 200 offsets apart, land mid-stream; each alert is folded,
+# stepped and told to several recipients, so more only makes the test slower.
+KILLED_ALERTS = 800
 COMMAND = [
     *(sys.executable, "-m", "custodywatch.cli", "serve"),
     *("--clock-mode", "event", "--fold-batch", "40"),
@@ -94,9 +98,10 @@ async def test_sigkill_of_serve_three_times_loses_and_repeats_no_step_or_notific
     settings: Settings, database_url: str, serves: list[Serve], tmp_path: Path
 ) -> None:
     engine = migrated(database_url)
+    watch = open_engine(database_url, read_only=True)  # polls without taking the write lock
     await ensure_fold_topics(settings)
     await create_topics(settings, settings.topics.notifications, settings.topics.clock)
-    stream = alert_stream()
+    stream = alert_stream(KILLED_ALERTS)
     end = await produce(settings, stream)
     env = {
         **os.environ,
@@ -110,12 +115,12 @@ async def test_sigkill_of_serve_three_times_loses_and_repeats_no_step_or_notific
     done = 0
     for kill in range(3):
         serves.append(Serve(COMMAND, env, tmp_path / f"serve-{kill}.log"))
-        done = await wait_until(engine, settings, beyond=done + 200)
+        done = await wait_until(watch, settings, beyond=done + 200)
         serves[-1].kill()
-        done = progress(engine, settings)
+        done = progress(watch, settings)
         assert done < end, f"kill {kill + 1} must land mid-stream"
     serves.append(Serve(COMMAND, env, tmp_path / "serve-final.log"))
-    await wait_until(engine, settings, beyond=end - 1)
+    await wait_until(watch, settings, beyond=end - 1)
     # Past every alert's first step: whatever clock the killed processes reached.
     await tick(settings, minutes=len({r.alert_id for r in stream}) + 60)
     want_states, want_log = expected(stream)

@@ -29,6 +29,7 @@ from workers import Serve
 from custodywatch.config import Settings, Topics
 from custodywatch.contract.alerts import AlertRecord, AlertState
 from custodywatch.localkafka import KafkaConnection
+from custodywatch.store.db import open_engine
 from custodywatch.store.fold import ensure_fold_topics
 from custodywatch.store.schema import alert_log, alerts, consumer_offsets, episodes
 
@@ -47,10 +48,10 @@ def settings(kafka: KafkaConnection) -> Settings:
     )
 
 
-def alert_stream() -> list[AlertRecord]:
+def alert_stream(count: int = ALERTS) -> list[AlertRecord]:
     """Raises, resolutions, retractions, re-deliveries, and ends that arrive before their raise."""
     stream: list[AlertRecord] = []
-    for n in range(ALERTS):
+    for n in range(count):
         ends: tuple[AlertState | None, ...] = ("resolved", "retracted", None)
         end = ends[n % 3]
         if n % 50 == 7 and end is not None:
@@ -150,6 +151,7 @@ async def test_sigkill_three_times_loses_and_repeats_nothing(
     settings: Settings, database_url: str, serves: list[Serve], tmp_path: Path
 ) -> None:
     engine = migrated(database_url)  # so the test can watch progress from the start
+    watch = open_engine(database_url, read_only=True)  # polls without taking the write lock
     await ensure_fold_topics(settings)
     stream = alert_stream()
     end = await produce(settings, stream)
@@ -159,12 +161,12 @@ async def test_sigkill_three_times_loses_and_repeats_nothing(
     done = 0
     for kill in range(3):
         serves.append(Serve(command, env, tmp_path / f"serve-{kill}.log"))
-        done = await wait_until(engine, settings, beyond=done)
+        done = await wait_until(watch, settings, beyond=done)
         serves[-1].kill()
-        done = progress(engine, settings)
+        done = progress(watch, settings)
         assert done < end, f"kill {kill + 1} must land mid-stream"
     serves.append(Serve(command, env, tmp_path / "serve-final.log"))
-    await wait_until(engine, settings, beyond=end - 1)
+    await wait_until(watch, settings, beyond=end - 1)
     assert serves[-1].terminate() == 0
 
     want_states, want_log = expected(stream)
