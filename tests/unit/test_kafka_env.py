@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
 from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
 
 from custodywatch.config import Settings
 from custodywatch.localkafka import KafkaConnection
-from custodywatch.localkafka.secure import with_secure_listeners
+from custodywatch.localkafka.__main__ import _print_secure
+from custodywatch.localkafka.secure import SecureListeners, with_secure_listeners
 from custodywatch.localkafka.tls import BrokerTls
 
 
@@ -46,3 +53,32 @@ def test_secure_listeners_extend_the_plaintext_ones() -> None:
     assert props["inter.broker.listener.name"] == "PLAINTEXT"  # the broker's own traffic
     assert 'user_custodywatch="pw"' in props["listener.name.sasl_ssl.plain.sasl.jaas.config"]
     assert props["listener.name.sasl_ssl.sasl.enabled.mechanisms"] == "SCRAM-SHA-512,PLAIN"
+
+
+def test_start_secure_prints_settings_a_shell_can_eval(capsys: pytest.CaptureFixture[str]) -> None:
+    secure = SecureListeners(
+        sasl_ssl_bootstrap="127.0.0.1:9094",
+        ssl_bootstrap="127.0.0.1:9093",
+        cafile=Path("/etc/kafka certs/ca.pem"),
+        username="custodywatch",
+        password=SecretStr("pw-1"),
+    )
+    _print_secure(secure)
+    out = capsys.readouterr().out
+    script = f"{out}\nenv | grep ^CUSTODYWATCH_KAFKA_ | sort"
+    shown = subprocess.run(
+        ["sh", "-c", script],
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.splitlines() == [
+        "CUSTODYWATCH_KAFKA_BOOTSTRAP=127.0.0.1:9094",
+        "CUSTODYWATCH_KAFKA_SASL_MECHANISM=SCRAM-SHA-512",
+        "CUSTODYWATCH_KAFKA_SASL_PASSWORD=pw-1",
+        "CUSTODYWATCH_KAFKA_SASL_USERNAME=custodywatch",
+        "CUSTODYWATCH_KAFKA_SECURITY_PROTOCOL=SASL_SSL",
+        "CUSTODYWATCH_KAFKA_SSL_CAFILE=/etc/kafka certs/ca.pem",
+    ]
+    assert shlex.quote("/etc/kafka certs/ca.pem") in out
