@@ -8,6 +8,7 @@ keys are unencrypted on disk and the keystore password is random per broker.
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import subprocess
@@ -32,6 +33,10 @@ class BrokerTls:
 
 
 def _tool(name: str) -> str:
+    """On PATH; keytool beside the JDK that runs the broker when JAVA_HOME names one."""
+    java_home = os.environ.get("JAVA_HOME", "").strip()
+    if name == "keytool" and java_home and (Path(java_home) / "bin" / name).is_file():
+        return str(Path(java_home) / "bin" / name)
     path = shutil.which(name)
     if path is None:
         raise KafkaToolMissingError(f"`{name}` is not on PATH; it makes the broker's TLS keys")

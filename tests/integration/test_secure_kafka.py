@@ -43,10 +43,10 @@ def _connection(secure: SecureListeners, listener: str) -> KafkaConnection:
     return secure.sasl_ssl(mechanism) if protocol == "SASL_SSL" else secure.ssl()
 
 
-def _env(kafka: KafkaConnection, **extra: str) -> dict[str, str]:
+def _env(variables: dict[str, str]) -> dict[str, str]:
     """A person's environment: no CUSTODYWATCH_* but the ones given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODYWATCH_")}
-    return {**env, **kafka.to_env(), **extra}
+    return {**env, **variables}
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +72,11 @@ async def test_publish_worker_and_tick_equal_replay_and_never_log_the_password(
         group_id=f"sec-{run}",
         partitions=2,
     )
-    env = {**_env(settings.kafka), **settings.to_env(), "CUSTODYWATCH_LOG_LEVEL": "debug"}
+    debug_text = {"CUSTODYWATCH_LOG_LEVEL": "debug", "CUSTODYWATCH_LOG_FORMAT": "text"}
+    env = _env({**settings.to_env(), **debug_text})
+    for name, value in debug_text.items():
+        monkeypatch.setenv(name, value)  # the worker's too
     await ensure_topics(settings)
-    monkeypatch.setenv("CUSTODYWATCH_LOG_LEVEL", "debug")  # the worker's too
     worker = start(settings, workers, tmp_path)
     events = tmp_path / "events.jsonl"
     events.write_bytes(b"\n".join(small_stream) + b"\n")
@@ -106,7 +108,8 @@ def test_a_wrong_password_is_one_line(
     command: str, mechanism: str, secure_kafka: SecureListeners, tmp_path: Path
 ) -> None:
     wrong = f"not-{secure_kafka.password.get_secret_value()}"
-    env = _env(secure_kafka.sasl_ssl(mechanism, password=wrong), CUSTODYWATCH_METRICS_PORT="0")
+    kafka = secure_kafka.sasl_ssl(mechanism, password=wrong)
+    env = _env({**kafka.to_env(), "CUSTODYWATCH_METRICS_PORT": "0"})
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     args = ["worker", "--log-level", "warning"] if command == "worker" else ["publish", str(empty)]
@@ -118,6 +121,6 @@ def test_a_wrong_password_is_one_line(
 
 def test_a_wrong_ca_is_one_line(secure_kafka: SecureListeners, tmp_path: Path) -> None:
     other_ca = make_ca(tmp_path, "other")
-    done = run_cli(["tick", "2026-03-01T00:00:00+00:00"], _env(secure_kafka.ssl(other_ca)))
+    done = run_cli(["tick", "2026-03-01T00:00:00+00:00"], _env(secure_kafka.ssl(other_ca).to_env()))
     assert_one_line(done, 1, f"the certificate of Kafka at {secure_kafka.ssl_bootstrap}")
     assert "CUSTODYWATCH_KAFKA_SSL_CAFILE" in done.stderr
