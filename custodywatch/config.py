@@ -190,10 +190,10 @@ class Settings(BaseModel):
         return cls.model_validate(values)
 
     def to_env(self) -> dict[str, str]:
-        """The CUSTODYWATCH_* variables from which `from_env` rebuilds these settings
-        (Kafka security settings aside), to start a worker process with them."""
+        """The CUSTODYWATCH_* variables from which `from_env` rebuilds these settings,
+        to start a worker process with them (the Kafka password in clear)."""
         env = {
-            "CUSTODYWATCH_KAFKA_BOOTSTRAP": self.kafka.bootstrap_servers,
+            **self.kafka.to_env(),
             "CUSTODYWATCH_GROUP_ID": self.group_id,
             "CUSTODYWATCH_PARTITIONS": str(self.partitions),
             "CUSTODYWATCH_CLOCK_MODE": self.clock_mode.value,

@@ -101,6 +101,9 @@ def explain(
         return Failure(f"the local Kafka broker did not start: {exc}", UNAVAILABLE)
     if isinstance(exc, KafkaConnectionError):
         reason = f" ({connect_error})" if connect_error else ""
+        refused = _security_refusal(where, connect_error or "")
+        if refused is not None:
+            return Failure(f"{refused[0]}{reason}: {refused[1]}", UNAVAILABLE)
         return Failure(
             f"cannot connect to {where}{reason}: is the broker running, and are "
             f"{ENV_BOOTSTRAP} and the CUSTODYWATCH_KAFKA_* security settings right?",
@@ -123,6 +126,24 @@ def explain(
             "the metrics port is in use: choose another with CUSTODYWATCH_METRICS_PORT "
             "(or --metrics-port), or 0 for any free port",
             UNAVAILABLE,
+        )
+    return None
+
+
+def _security_refusal(where: str, reason: str) -> tuple[str, str] | None:
+    """What failed and which settings to check, when the bootstrap connection failed
+    on the SASL login or on the broker's certificate."""
+    if "SaslAuthenticationFailed" in reason:
+        return (
+            f"{where} refused the login",
+            "check CUSTODYWATCH_KAFKA_SASL_USERNAME, _SASL_PASSWORD and _SASL_MECHANISM "
+            "(the mechanism must be one the listener enables)",
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in reason:
+        return (
+            f"the certificate of {where} is not trusted",
+            "check that CUSTODYWATCH_KAFKA_SSL_CAFILE is the CA that signed it "
+            "(unset, the system's trusted CAs are used)",
         )
     return None
 

@@ -5,6 +5,9 @@ set, else a local single-node broker started once for the whole session (see
 custodywatch.localkafka). A broker that cannot start fails the tests: they are
 never skipped, so CI cannot pass without having run them.
 
+`secure_kafka` (session scope) is always a local broker of its own, with SASL_SSL
+(SCRAM-SHA-512, PLAIN) and SSL listeners and a throw-away CA: it says how to reach them.
+
 `postgres` (session scope) is a throwaway PostgreSQL server (custodywatch.store.pgserver);
 `database_url` runs a test twice: on a fresh SQLite file and on a fresh PostgreSQL database.
 """
@@ -20,7 +23,7 @@ import pytest
 from workers import Serve, WorkerProcess
 
 from custodywatch.config import Settings, Topics
-from custodywatch.localkafka import KafkaConnection, open_kafka
+from custodywatch.localkafka import KafkaConnection, LocalKafka, SecureListeners, open_kafka
 from custodywatch.sim.config import SimConfig
 from custodywatch.sim.generator import iter_records
 from custodywatch.store.pgserver import LocalPostgres
@@ -30,6 +33,13 @@ from custodywatch.store.pgserver import LocalPostgres
 def kafka() -> Iterator[KafkaConnection]:
     with open_kafka() as connection:
         yield connection
+
+
+@pytest.fixture(scope="session")
+def secure_kafka() -> Iterator[SecureListeners]:
+    with LocalKafka(secure=True) as broker:
+        assert broker.secure is not None
+        yield broker.secure
 
 
 @pytest.fixture

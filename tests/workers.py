@@ -33,7 +33,9 @@ class WorkerProcess:
     def __init__(self, settings: Settings, log: Path, clock_mode: str = "event") -> None:
         self.metrics_port = free_port()
         mine = settings.model_copy(update={"metrics_port": self.metrics_port})
-        env = {**os.environ, **mine.to_env()}
+        # Only these settings' Kafka variables: an outer SASL or CA setting would not fit.
+        outer = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODYWATCH_KAFKA_")}
+        env = {**outer, **mine.to_env()}
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "custodywatch.cli", "worker", "--clock-mode", clock_mode],

@@ -7,6 +7,10 @@ Set ``CUSTODYWATCH_KAFKA_BOOTSTRAP`` (and optionally the security variables read
 `KafkaConnection.from_env`) to use an existing cluster instead; `open_kafka` then starts
 nothing.
 
+``LocalKafka(secure=True)`` (``start --secure``) adds SASL_SSL (SCRAM-SHA-512 and PLAIN)
+and SSL listeners with a throw-away CA; its ``secure`` attribute (`SecureListeners`) says
+how to reach them.
+
 Kafka version: 4.3.1 by default (``CUSTODYWATCH_KAFKA_VERSION`` overrides it).
 It is the newest 4.x whose whole dependency tree resolves on Maven Central (as of
 2026-11; 4.4.0's pom needs ``kafka-tools-api:4.4.0``, which Central does not have).
@@ -33,6 +37,7 @@ from custodywatch.localkafka.fetch import (
     default_version,
     ensure_kafka_jars,
 )
+from custodywatch.localkafka.secure import SecureListeners
 
 __all__ = [
     "DEFAULT_KAFKA_VERSION",
@@ -41,6 +46,7 @@ __all__ = [
     "KafkaStartError",
     "KafkaToolMissingError",
     "LocalKafka",
+    "SecureListeners",
     "cache_dir",
     "default_version",
     "ensure_kafka_jars",

@@ -2,6 +2,8 @@
 
 Each `LocalKafka` gets a fresh temp dir holding its config, its KRaft metadata and data
 logs, and ``broker.log`` (the JVM's stdout/stderr). `stop()` deletes the dir.
+With ``secure=True`` it also serves SASL_SSL and SSL listeners (custodywatch.localkafka.secure)
+with TLS keys made in that dir (custodywatch.localkafka.tls).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from custodywatch.localkafka.fetch import (
     ensure_kafka_jars,
     major_version,
 )
+from custodywatch.localkafka.secure import SecureListeners, secure_listeners
 
 HOST = "127.0.0.1"
 _STOP_GRACE_S = 20.0
@@ -160,6 +163,7 @@ class LocalKafka:
         startup_timeout: float = 60.0,
         extra_properties: dict[str, str] | None = None,
         jvm_options: tuple[str, ...] = DEFAULT_JVM_OPTIONS,
+        secure: bool = False,
     ) -> None:
         self.version = version or default_version()
         self.port = port or free_port()
@@ -170,6 +174,9 @@ class LocalKafka:
         self.startup_timeout = startup_timeout
         self.extra_properties = dict(extra_properties or {})
         self.jvm_options = jvm_options
+        self.want_secure = secure
+        self.secure: SecureListeners | None = None
+        """Once started with ``secure=True``: its SASL_SSL and SSL listeners."""
         self.data_dir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._java: str | None = None
@@ -266,6 +273,9 @@ class LocalKafka:
         (self.data_dir / "log4j.properties").write_text(_LOG4J1, encoding="utf-8")
         config = self.data_dir / "server.properties"
         props = self.server_properties(self.data_dir / "kraft")
+        format_args: list[str] = []
+        if self.want_secure:
+            props, format_args = self._add_secure_listeners(props)
         config.write_text("".join(f"{k}={v}\n" for k, v in props.items()), encoding="utf-8")
 
         fmt = subprocess.run(
@@ -276,6 +286,7 @@ class LocalKafka:
                 str(config),
                 "--cluster-id",
                 _cluster_id(),
+                *format_args,
             ),
             capture_output=True,
             text=True,
@@ -298,6 +309,20 @@ class LocalKafka:
                 start_new_session=True,  # Ctrl-C reaches us; we stop the broker ourselves
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
             )
+
+    def _add_secure_listeners(self, props: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+        """The SASL_SSL and SSL listeners on free ports, their TLS material in the data dir."""
+        assert self.data_dir is not None
+        taken = {self.port, self.controller_port}
+        ports: list[int] = []
+        while len(ports) < 2:
+            if (port := free_port()) not in taken:
+                taken.add(port)
+                ports.append(port)
+        self.secure, props, format_args = secure_listeners(
+            props, self.data_dir / "tls", HOST, ports[0], ports[1]
+        )
+        return props, format_args
 
     def _wait_ready(self) -> None:
         assert self._proc is not None
@@ -343,6 +368,7 @@ class LocalKafka:
         if self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir = None
+        self.secure = None  # its CA file went with the data dir
 
     def __enter__(self) -> Self:
         return self.start()

@@ -91,6 +91,21 @@ class KafkaConnection:
             ssl_cafile=get(ENV_SSL_CAFILE),
         )
 
+    def to_env(self) -> dict[str, str]:
+        """The ``CUSTODYWATCH_KAFKA_*`` variables `from_env` rebuilds this connection from
+        (the password in clear: for a child process's environment, never a log)."""
+        values = {
+            ENV_BOOTSTRAP: self.bootstrap_servers,
+            ENV_SECURITY_PROTOCOL: self.security_protocol,
+            ENV_SASL_MECHANISM: self.sasl_mechanism,
+            ENV_SASL_USERNAME: self.sasl_username,
+            ENV_SASL_PASSWORD: None
+            if self.sasl_password is None
+            else self.sasl_password.get_secret_value(),
+            ENV_SSL_CAFILE: self.ssl_cafile,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
     @property
     def uses_sasl(self) -> bool:
         return self.sasl_mechanism is not None or self.sasl_username is not None

@@ -8,6 +8,7 @@ transactions read back with isolation_level=read_committed.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 
 import pytest
@@ -175,6 +176,9 @@ async def test_transactional_offsets_consume_transform_produce(
 
 
 def test_external_cluster_from_env_starts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("CUSTODYWATCH_KAFKA_"):  # only what this test sets counts
+            monkeypatch.delenv(name)
     address = f"kafka-{uuid.uuid4().hex[:6]}.invalid:9093"
     monkeypatch.setenv(ENV_BOOTSTRAP, address)
     monkeypatch.setenv("CUSTODYWATCH_KAFKA_SASL_MECHANISM", "scram-sha-512")

@@ -17,35 +17,19 @@ import time
 from pathlib import Path
 
 import pytest
+from clirun import ROOT
+from clirun import assert_one_line as _assert_one_line
+from clirun import run_cli as _run
 
 from custodywatch.config import Topics
 from custodywatch.localkafka import KafkaConnection, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "sample-events.jsonl"
 
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODYWATCH_")}
     return {**env, "CUSTODYWATCH_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}", **extra}
-
-
-def _run(
-    args: list[str], env: dict[str, str], timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "custodywatch.cli", *args],
-        env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT,
-    )  # fmt: skip
-
-
-def _assert_one_line(done: subprocess.CompletedProcess[str], code: int, says: str) -> None:
-    assert "Traceback" not in done.stderr, done.stderr
-    assert "Unclosed" not in done.stderr, done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("custodywatch: ") and says in lines[0], lines[0]
-    assert done.returncode == code, done.stderr
 
 
 @pytest.mark.parametrize(

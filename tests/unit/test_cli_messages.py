@@ -182,3 +182,24 @@ def test_known_failures_have_a_line_and_a_code_and_bugs_do_not() -> None:
     assert in_use is not None and "CUSTODYWATCH_METRICS_PORT" in in_use.message
     assert explain(ZeroDivisionError()) is None
     assert explain(OSError(errno.ENOENT, "gone")) is None
+
+
+def test_a_refused_login_or_certificate_names_the_settings_to_check() -> None:
+    from aiokafka.errors import KafkaConnectionError
+
+    unreachable = KafkaConnectionError("Unable to bootstrap from [('b', 9094)]")
+    login = explain(
+        unreachable,
+        "b:9094",
+        "[Error 58] SaslAuthenticationFailed: Authentication failed: Invalid username or password",
+    )
+    assert login is not None and login.code == 1
+    assert login.message.startswith("Kafka at b:9094 refused the login ([Error 58]")
+    assert "CUSTODYWATCH_KAFKA_SASL_USERNAME, _SASL_PASSWORD" in login.message
+    untrusted = explain(
+        unreachable, "b:9094", "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
+    )
+    assert untrusted is not None and "CUSTODYWATCH_KAFKA_SSL_CAFILE" in untrusted.message
+    assert untrusted.message.startswith("the certificate of Kafka at b:9094 is not trusted")
+    refused = explain(unreachable, "b:9094", "[Errno 111] Connect call failed")
+    assert refused is not None and "is the broker running" in refused.message
