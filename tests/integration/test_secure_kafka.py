@@ -33,7 +33,8 @@ from custodywatch.sim.config import SimConfig
 from custodywatch.sim.generator import iter_records
 from custodywatch.stream.changelog import ensure_topics
 
-pytestmark = pytest.mark.kafka
+# One xdist worker runs them all: the secured broker (about 30 s to start) starts once.
+pytestmark = [pytest.mark.kafka, pytest.mark.xdist_group("secure_kafka")]
 
 LISTENERS = ["SASL_SSL/SCRAM-SHA-512", "SASL_SSL/PLAIN", "SSL"]
 
