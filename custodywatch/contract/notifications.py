@@ -70,8 +70,8 @@ class Notification:
     """One message to one recipient on one channel.
 
     `idempotency_key` is stable across retries and restarts:
-    `{alert_id}/{step}/{recipient}/{kind}` (for a group, the first alert's id);
-    receivers de-duplicate on it.
+    `{alert_id}/{step}/{recipient}/{kind}` (for a group, the first alert's id;
+    for a monthly report `report:{la}:{YYYY-MM}`); receivers de-duplicate on it.
     """
 
     __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")

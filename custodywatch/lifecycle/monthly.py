@@ -34,12 +34,6 @@ class Month:
     def of(cls, day: date) -> Month:
         return cls(day.year, day.month)
 
-    @classmethod
-    def parse(cls, text: str) -> Month:
-        """'2026-03' -> Month(2026, 3); ValueError otherwise."""
-        first = date.fromisoformat(f"{text}-01")
-        return cls(first.year, first.month)
-
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 

@@ -31,17 +31,11 @@ HEADLINE: tuple[tuple[str, str, int, str], ...] = (
 
 
 def headline_figures(report: Report) -> tuple[ReportFigure, ...]:
-    """One figure per HEADLINE entry; a table with no such row (nothing in the
-    period to count) gives 0, as the report's 'None in this period' means."""
+    """One figure per HEADLINE entry (those rows are in every report, zero or not)."""
     out = []
     for table_id, row_key, column, label in HEADLINE:
         table = report.table(table_id)
-        try:
-            row = table.row(row_key)
-        except KeyError:
-            value = "0"
-        else:
-            col = len(table.columns) - 1 if column == LAST else column
-            value = cells.text(table, (row, col), report.withheld_in(table_id))
+        col = len(table.columns) - 1 if column == LAST else column
+        value = cells.text(table, (table.row(row_key), col), report.withheld_in(table_id))
         out.append(ReportFigure(f"{table_id}/{row_key}", label, value))
     return tuple(out)
