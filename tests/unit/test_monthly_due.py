@@ -17,8 +17,8 @@ LAS = sorted(ROUTING.local_authorities)
 FIRST = to_us(datetime(2025, 11, 3, 9, 0, tzinfo=UTC))  # the store's first detention
 
 
-def utc(*parts: int) -> int:
-    return to_us(datetime(*parts, tzinfo=UTC))  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
+    return to_us(datetime(year, month, day, hour, minute, second, tzinfo=UTC))
 
 
 def due_at(now: int, sent: set[tuple[str, str, str]] | None = None) -> list[DueReport]:
