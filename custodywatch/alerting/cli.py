@@ -125,7 +125,8 @@ def cmd_ack(args: argparse.Namespace) -> int:
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
         "serve",
-        help="the store, the escalation ladder and notifications (CUSTODYWATCH_DATABASE_URL)",
+        help="the store, the escalation ladder, notifications and the monthly reports "
+        "(CUSTODYWATCH_DATABASE_URL)",
     )
     serve.add_argument(
         "--clock-mode",
