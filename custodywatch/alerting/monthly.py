@@ -8,8 +8,9 @@ outbox's (key, channel, address) uniqueness and `monthly_reports`' (LA, month)
 key make a restart or a second serve add nothing: each channel is sent each
 report once, and every channel and retry sends the same bytes.
 
-A failed pass is logged and tried again later; it never stops serve (alerts
-matter more than reports).
+A pass that fails for any reason but the store (a bug, bad data) is logged with
+its traceback and tried again a minute later: it never stops serve's alerts. An
+unusable store stops serve with one line, as it does every other task.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from custodywatch.report.model import ReportQuery
 from custodywatch.report.render_csv import render_csv_zip
 from custodywatch.report.render_html import render_html
 from custodywatch.report.store_source import from_store
-from custodywatch.store.db import guarded, sessions, transaction
+from custodywatch.store.db import StoreUnavailableError, guarded, sessions, transaction
 from custodywatch.store.queries import enqueue
 from custodywatch.store.reports import (
     StoredReport,
@@ -194,7 +195,9 @@ class MonthlyReports:
             wait = self.interval_s
             try:
                 await asyncio.to_thread(guarded, self.engine, self.pass_once)
-            except Exception:  # a report must never stop the alerts
+            except StoreUnavailableError:
+                raise  # the store is gone for every task: serve stops with one line
+            except Exception:  # a bug or bad data in one report must never stop the alerts
                 log.exception(
                     "monthly reports failed; tried again in %.0f s", RETRY_AFTER_FAILURE_S
                 )
