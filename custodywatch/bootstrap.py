@@ -49,7 +49,12 @@ async def run_worker(settings: Settings, rules: RuleConfig) -> None:
 
 
 async def run_serve(
-    settings: Settings, policy: EscalationPolicy, routing: Routing, *, batch: int
+    settings: Settings,
+    policy: EscalationPolicy,
+    routing: Routing,
+    rules: RuleConfig,
+    *,
+    batch: int,
 ) -> None:
     """`custodywatch serve` until SIGTERM or SIGINT, with its own /metrics."""
     from custodywatch.alerting.service import serve
@@ -62,7 +67,7 @@ async def run_serve(
         server = serve_metrics(registry, settings.metrics_host, settings.serve_metrics_port)
         log.info("serve metrics on http://%s:%d/metrics", settings.metrics_host, server.port)
     try:
-        await serve(settings, policy, routing, observer, batch=batch)
+        await serve(settings, policy, routing, observer, batch=batch, rules=rules)
     finally:
         if server is not None:
             server.shutdown()

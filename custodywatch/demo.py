@@ -213,6 +213,7 @@ async def run_demo(
                     batch=500,
                     stop=stop,
                     clock=clock,
+                    rules=RuleConfig(),
                 )
             ),
         ]

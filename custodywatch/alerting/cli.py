@@ -67,6 +67,7 @@ def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     from custodywatch.alerting.delivery import RoutingSecretError, webhook_secrets
     from custodywatch.bootstrap import run_serve
+    from custodywatch.cli import UsageError, load_rules
     from custodywatch.errors import run_async
     from custodywatch.store.db import StoreUnavailableError, open_engine
     from custodywatch.store.fold import FoldError
@@ -76,14 +77,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         clock_mode=args.clock_mode,
         escalation_path=args.escalation,
         routing_path=args.routing,
+        rules_path=args.rules,
     )
     try:
         open_engine(settings.database_url)  # a bad URL first: nothing else matters without it
         policy = load_policy(settings.escalation_path)
         routing = load_routing(settings.routing_path)
         webhook_secrets(routing)  # every webhook's secret is set, before anything starts
-        run_async(run_serve(settings, policy, routing, batch=args.fold_batch))
-    except (ConfigFileError, RoutingSecretError) as exc:
+        rules = load_rules(settings.rules_path)
+        run_async(run_serve(settings, policy, routing, rules, batch=args.fold_batch))
+    except (ConfigFileError, RoutingSecretError, UsageError) as exc:
         print(f"custodywatch: {exc}", file=sys.stderr)
         return USAGE
     except (StoreUnavailableError, FoldError) as exc:
@@ -122,7 +125,8 @@ def cmd_ack(args: argparse.Namespace) -> int:
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
         "serve",
-        help="the store, the escalation ladder and notifications (CUSTODYWATCH_DATABASE_URL)",
+        help="the store, the escalation ladder, notifications and the monthly reports "
+        "(CUSTODYWATCH_DATABASE_URL)",
     )
     serve.add_argument(
         "--clock-mode",
@@ -133,6 +137,11 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--escalation", type=Path, help=f"ladder YAML (default {DEFAULT_ESCALATION} or built-in)"
     )
     serve.add_argument("--routing", type=Path, help=f"who is who, YAML (default {DEFAULT_ROUTING})")
+    serve.add_argument(
+        "--rules",
+        type=Path,
+        help="rules YAML the monthly reports are made with (default: built-in)",
+    )
     serve.add_argument(
         "--fold-batch",
         type=count,

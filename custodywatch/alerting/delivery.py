@@ -22,7 +22,7 @@ from custodywatch.config import Settings
 from custodywatch.contract.notifications import Channel
 from custodywatch.lifecycle.routing import Recipient, Routing, Webhook
 from custodywatch.notify.delivery import Dispatcher, Notifier
-from custodywatch.notify.email import EmailNotifier
+from custodywatch.notify.email import EmailNotifier, ReportFiles
 from custodywatch.notify.kafka import KafkaNotifier
 from custodywatch.notify.outbox import Claimed, Recorded
 from custodywatch.notify.webhook import WebhookNotifier
@@ -71,9 +71,14 @@ def webhook_secrets(routing: Routing, env: dict[str, str] | None = None) -> dict
 
 
 async def open_dispatcher(
-    settings: Settings, routing: Routing, observer: Observer, stack: AsyncExitStack
+    settings: Settings,
+    routing: Routing,
+    observer: Observer,
+    stack: AsyncExitStack,
+    report_files: ReportFiles | None = None,
 ) -> Dispatcher:
-    """A notifier per channel the settings allow; closed with `stack`."""
+    """A notifier per channel the settings allow; closed with `stack`. `report_files`:
+    the monthly reports' attachments, for the e-mail notifier."""
     webhook_settings = settings.webhook.model_copy(
         update={"secrets": {**settings.webhook.secrets, **webhook_secrets(routing)}}
     )
@@ -82,7 +87,7 @@ async def open_dispatcher(
         "kafka": await stack.enter_async_context(KafkaNotifier(settings)),
     }
     if settings.smtp is not None:
-        notifiers["email"] = EmailNotifier(settings.smtp)
+        notifiers["email"] = EmailNotifier(settings.smtp, report_files)
     return Dispatcher(notifiers, observer)
 
 

@@ -1,8 +1,9 @@
 """`custodywatch serve`: the store fold, the lifecycle, escalation timers and delivery.
 
-One process, five tasks sharing a stop event: the fold (Kafka into SQL, with
+One process, six tasks sharing a stop event: the fold (Kafka into SQL, with
 each alert record's lifecycle decision in the same transaction), the timers,
-the outbox delivery loop, the lifecycle clock, and the alert-state gauges.
+the outbox delivery loop, the lifecycle clock, the alert-state gauges, and the
+monthly reports to each LA's safeguarding partnership.
 If one task fails, the others stop and the failure is reported.
 """
 
@@ -16,9 +17,11 @@ from contextlib import AsyncExitStack
 from custodywatch.alerting.clock import Clock, EventClock, WallClock
 from custodywatch.alerting.delivery import Outbox, open_dispatcher
 from custodywatch.alerting.hooks import LifecycleHooks
+from custodywatch.alerting.monthly import MonthlyReports, StoredReportFiles
 from custodywatch.alerting.states import AlertStates
 from custodywatch.alerting.timers import Timers
 from custodywatch.config import ClockMode, Settings
+from custodywatch.core.config import RuleConfig
 from custodywatch.lifecycle.policy import EscalationPolicy
 from custodywatch.lifecycle.routing import Routing
 from custodywatch.notify.outbox import run_outbox
@@ -39,9 +42,11 @@ async def serve(
     batch: int,
     stop: asyncio.Event | None = None,
     clock: Clock | None = None,
+    rules: RuleConfig | None = None,
 ) -> None:
     """Until SIGTERM / SIGINT, or until `stop` is set when the caller passes one
-    (the demo: it handles the signals itself, and shares the clock to acknowledge)."""
+    (the demo: it handles the signals itself, and shares the clock to acknowledge).
+    `rules`: what the monthly reports are made with (the built-in rules by default)."""
     engine = open_engine(settings.database_url)
     migrate(engine)
     log.info("store ready", extra={"database": describe(settings.database_url)})
@@ -57,7 +62,10 @@ async def serve(
     box = Outbox(engine)
     retry = RetryPolicy(base_s=settings.notify_retry_base_s)
     async with AsyncExitStack() as stack:
-        dispatcher = await open_dispatcher(settings, routing, observer, stack)
+        dispatcher = await open_dispatcher(
+            settings, routing, observer, stack, report_files=StoredReportFiles(engine)
+        )
+        reports = MonthlyReports(engine, routing, rules or RuleConfig(), clock)
         tasks = [
             asyncio.create_task(fold.run(stop), name="fold"),
             asyncio.create_task(timers.run(stop), name="timers"),
@@ -67,6 +75,7 @@ async def serve(
             ),
             asyncio.create_task(clock.run(stop), name="clock"),
             asyncio.create_task(AlertStates(engine, policy, observer).run(stop), name="states"),
+            asyncio.create_task(reports.run(stop), name="reports"),
         ]
         log.info(
             "serve running",

@@ -35,12 +35,43 @@ class AlertLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportFigure:
+    """One figure of a monthly report, as the report shows it (suppressed: "<5", "*")."""
+
+    key: str
+    """Stable: `<table id>/<row key>` in the report's CSV."""
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportNotice:
+    """A local authority's monthly report: its headline figures and their definitions.
+
+    The e-mail carries the whole report (HTML, and the CSV zip) as attachments;
+    webhook and Kafka receivers get these facts only. Counts, never a child."""
+
+    local_authority: str
+    month: str
+    """YYYY-MM: the calendar month of T0, local time."""
+    period_from: str
+    period_to: str
+    """Dates (YYYY-MM-DD), inclusive."""
+    suppressed: bool
+    figures: tuple[ReportFigure, ...]
+    definitions: tuple[str, ...]
+    """As printed in the report; the first says which edition it is."""
+    data_from: str | None = None
+    """The store's first detention (YYYY-MM-DD) when it falls inside the month."""
+
+
+@dataclass(frozen=True, slots=True)
 class Notification:
     """One message to one recipient on one channel.
 
     `idempotency_key` is stable across retries and restarts:
-    `{alert_id}/{step}/{recipient}/{kind}` (for a group, the first alert's id);
-    receivers de-duplicate on it.
+    `{alert_id}/{step}/{recipient}/{kind}` (for a group, the first alert's id;
+    for a monthly report `report:{la}:{YYYY-MM}`); receivers de-duplicate on it.
     """
 
     __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
@@ -61,6 +92,8 @@ class Notification:
     created_at: str
     """When the lifecycle decided it (RFC 3339 UTC)."""
     schema_version: Literal[1] = 1
+    report: ReportNotice | None = None
+    """Set for kind `report` (a monthly report; `alerts` is then empty)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -101,7 +101,8 @@ class Target:
     fallback: tuple[str, ...] = ()
 
 
-def _addresses(recipient: Recipient) -> tuple[Address, ...]:
+def addresses_of(recipient: Recipient) -> tuple[Address, ...]:
+    """A recipient's channels as delivery addresses, in the file's order."""
     out = []
     for c in recipient.channels:
         if isinstance(c, Webhook):
@@ -122,7 +123,7 @@ class Routing(Strict):
     def resolve(self, role: Role, record: AlertRecord) -> Target:
         """The recipient of `role` for this alert; the force fallback if its suite or LA is unknown."""
         if role in FORCE_ROLES:
-            return Target(f"force/{role}", (role,), _addresses(self.force.superintendent))
+            return Target(f"force/{role}", (role,), addresses_of(self.force.superintendent))
         known: Suite | LocalAuthority | None
         if role in SUITE_ROLES:
             scope, key = "suite", record.suite_id
@@ -133,9 +134,9 @@ class Routing(Strict):
             known = self.local_authorities.get(key)
         if known is None:
             why = f"{scope} {key!r} is not in the routing file; you are told in place of its {role}"
-            return Target(FALLBACK, (role,), _addresses(self.force.fallback), (why,))
+            return Target(FALLBACK, (role,), addresses_of(self.force.fallback), (why,))
         recipient: Recipient = getattr(known, role)
-        return Target(f"{scope}/{key}/{role}", (role,), _addresses(recipient))
+        return Target(f"{scope}/{key}/{role}", (role,), addresses_of(recipient))
 
     def targets(self, roles: tuple[Role, ...], record: AlertRecord) -> tuple[Target, ...]:
         """One target per recipient: roles that fall back to the same recipient are told once."""
@@ -154,7 +155,7 @@ class Routing(Strict):
         if resolved.recipient == recipient:
             return resolved
         if recipient == FALLBACK:
-            return Target(FALLBACK, (role,), _addresses(self.force.fallback), resolved.fallback)
+            return Target(FALLBACK, (role,), addresses_of(self.force.fallback), resolved.fallback)
         # Routing changed since they were told: tell whoever holds the role now.
         return resolved
 

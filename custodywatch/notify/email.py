@@ -1,4 +1,5 @@
-"""The e-mail channel: one multipart/alternative message (plain text + HTML) over SMTP.
+"""The e-mail channel: one multipart/alternative message (plain text + HTML) over SMTP;
+a monthly report's message is multipart/mixed, the report's files attached.
 
 STARTTLS required, opportunistic or off, or implicit TLS; AUTH only over an
 encrypted connection (the settings refuse anything else). The `Message-ID` is
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -27,13 +30,27 @@ from custodywatch.notify.render import render_email
 IDEMPOTENCY_HEADER = "X-Custodywatch-Idempotency-Key"
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    """e.g. 'text/html', 'application/zip'."""
+    data: bytes
+
+
+ReportFiles = Callable[[Notification], Awaitable[Sequence[Attachment] | None]]
+"""A report notification's files (from the store); None when they are not there."""
+
+
 def message_id(idempotency_key: str, from_address: str) -> str:
     """A valid, stable Message-ID for a key (a key's slashes and colons are not all allowed)."""
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
     return f"<{digest}@{from_address.rpartition('@')[2]}>"
 
 
-def build_message(notification: Notification, from_address: str) -> EmailMessage:
+def build_message(
+    notification: Notification, from_address: str, attachments: Sequence[Attachment] = ()
+) -> EmailMessage:
     rendered = render_email(notification)
     message = EmailMessage()
     message["From"] = from_address
@@ -45,14 +62,21 @@ def build_message(notification: Notification, from_address: str) -> EmailMessage
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    for a in attachments:
+        maintype, _, subtype = a.content_type.partition("/")
+        message.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
     return message
 
 
 class EmailNotifier:
-    """Implements `Notifier` for channel `email`: one SMTP connection per message."""
+    """Implements `Notifier` for channel `email`: one SMTP connection per message.
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    `report_files` gives a monthly report's attachments; without it (or without
+    the files) a report notification fails permanently, reason `config`."""
+
+    def __init__(self, settings: SmtpSettings, report_files: ReportFiles | None = None) -> None:
         self._settings = settings
+        self._report_files = report_files
         self._tls = ssl.create_default_context(
             cafile=None if settings.cafile is None else str(settings.cafile)
         )
@@ -61,11 +85,17 @@ class EmailNotifier:
         address = notification.address
         if "@" not in address or any(c in address for c in "\r\n,;<>"):
             return DeliveryResult.permanent("config", "not a single e-mail address")
+        files: Sequence[Attachment] = ()
+        if notification.report is not None:
+            found = None if self._report_files is None else await self._report_files(notification)
+            if found is None:
+                return DeliveryResult.permanent("config", "the report's files are not in the store")
+            files = found
         s = self._settings
         start_tls = {"required": True, "opportunistic": None, "off": False}[s.starttls]
         try:
             await aiosmtplib.send(
-                build_message(notification, s.from_address),
+                build_message(notification, s.from_address, files),
                 hostname=s.host,
                 port=s.port,
                 use_tls=s.implicit_tls,

@@ -11,7 +11,12 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from custodywatch.contract.notifications import NOTIFICATION_ADAPTER, AlertLine, Notification
+from custodywatch.contract.notifications import (
+    NOTIFICATION_ADAPTER,
+    AlertLine,
+    Notification,
+    ReportNotice,
+)
 
 KIND_TITLES = {
     "raised": "Raised",
@@ -58,9 +63,48 @@ def _cell(line: AlertLine, field: str) -> str:
     return str(getattr(line, field))
 
 
+def _paragraphs(text: str) -> str:
+    return "".join(
+        f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in text.strip().split("\n\n")
+    )
+
+
+def _page(subject: str, body: str, key: str) -> str:
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f"<title>{html.escape(subject)}</title></head>"
+        f'<body style="font-family: sans-serif">{body}'
+        f'<p style="color: #555">Reference: {html.escape(key)}</p>'
+        "</body></html>\n"
+    )
+
+
+def _render_report(n: Notification, report: ReportNotice, subject: str) -> RenderedEmail:
+    """A monthly report's covering message: its figures, then their definitions."""
+    text_lines = [n.text.rstrip(), ""]
+    text_lines += [f"- {one_line(f.label)}: {f.value}" for f in report.figures]
+    text_lines += ["", "Definitions:"]
+    text_lines += [f"{i}. {one_line(d)}" for i, d in enumerate(report.definitions, start=1)]
+    text_lines += ["", f"Reference: {n.idempotency_key}", ""]
+    rows = "".join(
+        f'<tr><td>{html.escape(f.label)}</td><td style="text-align: right">'
+        f"{html.escape(f.value)}</td></tr>"
+        for f in report.figures
+    )
+    definitions = "".join(f"<li>{html.escape(d)}</li>" for d in report.definitions)
+    body = (
+        f"{_paragraphs(n.text)}"
+        '<table border="1" cellpadding="4" cellspacing="0" style="border-collapse: collapse">'
+        f"<tbody>{rows}</tbody></table><h3>Definitions</h3><ol>{definitions}</ol>"
+    )
+    return RenderedEmail(subject, "\n".join(text_lines), _page(subject, body, n.idempotency_key))
+
+
 def render_email(notification: Notification) -> RenderedEmail:
     n = notification
     subject = one_line(n.subject) or f"custodywatch: {KIND_TITLES[n.kind]}"
+    if n.report is not None:
+        return _render_report(n, n.report, subject)
     text_lines = [n.text.rstrip(), ""]
     for line in n.alerts:
         text_lines.append(f"- [{line.severity}] {line.rule} / {line.stage} ({line.state})")
@@ -78,17 +122,9 @@ def render_email(notification: Notification) -> RenderedEmail:
         + "</tr>"
         for line in n.alerts
     )
-    paragraphs = "".join(
-        f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in n.text.strip().split("\n\n")
-    )
     body = (
-        '<!DOCTYPE html><html><head><meta charset="utf-8">'
-        f"<title>{html.escape(subject)}</title></head>"
-        '<body style="font-family: sans-serif">'
-        f"{paragraphs}"
+        f"{_paragraphs(n.text)}"
         '<table border="1" cellpadding="4" cellspacing="0" style="border-collapse: collapse">'
         f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-        f'<p style="color: #555">Reference: {html.escape(n.idempotency_key)}</p>'
-        "</body></html>\n"
     )
-    return RenderedEmail(subject, "\n".join(text_lines), body)
+    return RenderedEmail(subject, "\n".join(text_lines), _page(subject, body, n.idempotency_key))

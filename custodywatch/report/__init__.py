@@ -1,6 +1,7 @@
 """Safeguarding reports: one engine over episode summaries and alerts, three renderers.
 
 - PURE (`model`, `period`, `facts`, `tables`, `sections_*`, `suppress`, `engine`,
+  `figures` (a report's headline figures, for the monthly report's notification),
   and the what-if's `whatif`, `whatif_settings`, `whatif_views`):
   episode summaries, alert records and optional acknowledgement facts in,
   report tables out. They may import `custodywatch.contract` and

@@ -8,6 +8,7 @@ migrations shipped in `custodywatch/store/migrations/` and applied on start.
 - `apply`: fold one batch of records into a session (no Kafka).
 - `fold`: the Kafka consumer around it (offsets kept in the database).
 - `queries`: what the CLI, the lifecycle service and the board read and write.
+- `reports`: the monthly reports' rows (rendered once) and what their due decision reads.
 - `cli`: `serve`, `alerts list|show`, `ack`.
 
 May import: sqlalchemy, alembic, aiokafka (fold only), custodywatch.contract,

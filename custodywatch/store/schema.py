@@ -19,6 +19,7 @@ from sqlalchemy import (
     Dialect,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -141,6 +142,20 @@ outbox = Table(
     Column("group_key", String(1200), nullable=True, index=True),
     Column("held_until", UtcDateTime, nullable=True),
     UniqueConstraint("idempotency_key", "channel", "address", name="uq_outbox_delivery"),
+)
+
+# A local authority's report for a month, rendered once when first due: every channel
+# and every retry sends these bytes (a month's figures can still move while its last
+# detentions end; the partnership gets one report per month, not several versions).
+monthly_reports = Table(
+    "monthly_reports",
+    metadata,
+    Column("local_authority", String(200), primary_key=True),
+    Column("month", String(7), primary_key=True),  # YYYY-MM
+    Column("generated_at", UtcDateTime, nullable=False),
+    Column("html", LargeBinary, nullable=False),
+    Column("csv_zip", LargeBinary, nullable=False),
+    Column("notice", JSON, nullable=False),  # the ReportNotice: figures and definitions
 )
 
 consumer_offsets = Table(

@@ -108,3 +108,13 @@ def test_a_webhook_whose_secret_variable_is_unset_names_the_variable(
     assert len(lines) == 1, lines
     assert "CW_SANDWELL_EDT" in lines[0]
     assert "la/sandwell/out_of_hours" in lines[0]
+
+
+def test_a_bad_rules_file_for_the_monthly_reports_is_named(tmp_path: Path) -> None:
+    routing_path = write(tmp_path / "routing.yaml", routing(tmp_path))
+    rules = write(tmp_path / "rules.yaml", "detention_duration: {breach: six hours}\n")
+    code, lines = run_serve(tmp_path, routing_path, "--rules", str(rules))
+    assert code == 2, lines
+    assert len(lines) == 1, lines
+    assert str(rules) in lines[0] and "detention_duration" in lines[0]
+    assert "Traceback" not in lines[0]

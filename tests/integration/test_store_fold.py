@@ -53,10 +53,17 @@ def test_migrations_apply_on_an_empty_database_and_are_idempotent(database_url: 
     engine = migrated(database_url)
     migrate(engine)  # second run: nothing to do, no error
     names = set(inspect(engine).get_table_names())
-    assert {"episodes", "alerts", "alert_log", "outbox", "consumer_offsets"} <= names
+    assert {
+        "episodes",
+        "alerts",
+        "alert_log",
+        "outbox",
+        "consumer_offsets",
+        "monthly_reports",
+    } <= names
     with engine.connect() as connection:
         assert (
-            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         )
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []  # the migration builds schema.py
