@@ -12,7 +12,7 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -29,6 +29,7 @@ from custodywatch.report.sources import (
     episodes_from,
     read_lines,
     runs_from_events,
+    runs_from_summaries,
     summaries_from_events,
 )
 from custodywatch.report.whatif import Run, WhatIf, WhatIfQuery, compare
@@ -40,6 +41,9 @@ from custodywatch.report.whatif_settings import (
     parse_setting,
 )
 from custodywatch.report.whatif_views import headline
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 USAGE_ERROR = 2
 FORMATS = ("html", "csv", "pdf")
@@ -122,7 +126,14 @@ def _add_whatif(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     source = whatif.add_mutually_exclusive_group(required=True)
     source.add_argument("events", nargs="?", type=Path, metavar="EVENTS.jsonl")
     source.add_argument(
-        "--store", action="store_true", help="the history from the database (not yet available)"
+        "--store",
+        action="store_true",
+        help="the history from the store: each episode replayed from its summary",
+    )
+    whatif.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="with --store: the store (default: CUSTODYWATCH_DATABASE_URL)",
     )
     whatif.add_argument(
         "--set",
@@ -284,15 +295,37 @@ def _whatif_query(args: argparse.Namespace, current: RuleConfig) -> tuple[WhatIf
     return query, rules
 
 
+def _whatif_progress(message: str) -> None:
+    print(f"whatif: {message}", file=sys.stderr)
+
+
+def _store_engine(url: str | None) -> Engine:
+    from custodywatch.config import Settings
+    from custodywatch.store.db import open_engine
+
+    return open_engine(url if url is not None else Settings.from_env().database_url)
+
+
 def _runs(args: argparse.Namespace, current: RuleConfig, whatif: RuleConfig) -> list[Run]:
-    """The two runs to compare. The store will give the same from its events (issue 10)."""
+    """The two runs to compare: from the events file, or from the store's summaries."""
+    progress = _whatif_progress
     if args.store:
-        raise SourceError("whatif --store is not available yet; give an events file")
+        from custodywatch.report.store_source import history_from_store
+        from custodywatch.store.db import StoreUnavailableError, migrate
+
+        try:
+            engine = _store_engine(args.database_url)
+            migrate(engine)
+            progress("reading the store")
+            history = history_from_store(engine, args.start, args.end)
+        except StoreUnavailableError as exc:
+            raise SourceError(str(exc)) from None
+        return runs_from_summaries(history.summaries, history.clock, (current, whatif), progress)
+    if args.database_url is not None:
+        raise SourceError("--database-url goes with --store")
     lines = read_lines(args.events)
     print(f"whatif: read {len(lines):,} lines of {args.events}", file=sys.stderr)
-    return runs_from_events(
-        lines, (current, whatif), lambda m: print(f"whatif: {m}", file=sys.stderr)
-    )
+    return runs_from_events(lines, (current, whatif), progress)
 
 
 def render_whatif(w: WhatIf, fmt: str) -> bytes:
