@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from custodywatch.contract.alerts import AlertRecord
@@ -31,6 +31,7 @@ from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine, Outcome
+from custodywatch.core.episode import age_on
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +208,39 @@ def replay_alerted(
     result = replay_decoded(engine, decoded, until, progress)
     rids = sorted({a.custody_record_id for a in result.alerts})
     return result, engine.episode_summaries(rids, as_of=result.end)
+
+
+def _may_be_a_child(event: CustodyEvent, juvenile_age: int) -> bool:
+    """False only for an event that cannot make its episode a child's under rules whose
+    `juvenile_age` is at most `juvenile_age`, whatever their time zones."""
+    if event.event_type == "age_established":
+        return True  # late evidence: decided by the engine
+    if event.event_type != "detention_authorised":
+        return False
+    detainee = event.payload.detainee
+    born = detainee.date_of_birth
+    if born is None:
+        return detainee.appears_under_18 is True
+    # T0's local date is within a day of its UTC date in every zone; age only grows.
+    return age_on(born, event.occurred_at.date() - timedelta(days=1)) < juvenile_age
+
+
+def children_only(decoded: Decoded, juvenile_age: int) -> tuple[Decoded, int | None]:
+    """The events of the episodes that may be a child's (rules with `juvenile_age` at
+    most this), and the time a replay of every event would end at.
+
+    Rules apply to children only and episodes are independent, so a replay of these
+    events raises exactly the alerts of the whole file (other episodes' events only move
+    the clock, which fires the same deadlines at the next event or at the end). What-if
+    replays this part, about a tenth of the events."""
+    records = {
+        event.custody_record_id
+        for _, _, event in decoded.events
+        if _may_be_a_child(event, juvenile_age)
+    }
+    kept = [item for item in decoded.events if item[2].custody_record_id in records]
+    end = decoded.events[-1][0] if decoded.events else None
+    return Decoded(decoded.raw, kept, decoded.rejects, decoded.count), end
 
 
 def alert_order(alert: AlertRecord) -> tuple[datetime, str]:

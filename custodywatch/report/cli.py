@@ -320,6 +320,8 @@ def _runs(args: argparse.Namespace, current: RuleConfig, whatif: RuleConfig) -> 
             history = history_from_store(engine, args.start, args.end)
         except StoreUnavailableError as exc:
             raise SourceError(str(exc)) from None
+        if any(text.strip().startswith("time_zones") for text in args.settings):
+            progress("note: the store keeps each child's age at T0, not the date of birth")
         return runs_from_summaries(history.summaries, history.clock, (current, whatif), progress)
     if args.database_url is not None:
         raise SourceError("--database-url goes with --store")

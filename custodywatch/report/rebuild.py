@@ -8,8 +8,9 @@ rebuilt here gives the episode the same state as its real events did, under any
 rules. Two facts are kept in another form:
 
 - the date of birth as the age at T0: the rebuilt date of birth is half a year from a
-  birthday, so the age is exact even if another time zone moves T0's local date by a
-  day; without an age, `appears_under_18` is the summary's `juvenile`;
+  birthday, so the age at T0 stays the stored one even under time zones that move T0's
+  local date by a day (from the events, a child whose birthday falls that day would
+  change age); without an age, `appears_under_18` is the summary's `juvenile`;
 - free text the rules never read (a review's rank, the reason a transfer was
   impracticable, the offences charged) is left out or given a fixed placeholder.
 

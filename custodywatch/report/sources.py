@@ -22,6 +22,7 @@ from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.replay import (
     Decoded,
+    children_only,
     decode_file,
     gc_paused,
     replay_alerted,
@@ -82,7 +83,11 @@ def runs_from_events(
     Each run keeps its standing alerts and the summaries of their episodes only."""
     with gc_paused():  # the decoded events live through every run
         progress("decoding the events")
-        return _replay_each(decode_file(lines), rule_sets, progress)
+        decoded = decode_file(lines)
+        oldest = max(rules.juvenile_age for rules in rule_sets)
+        children, end = children_only(decoded, oldest)
+        progress(f"{len(children.events):,} of {len(decoded.events):,} events may be a child's")
+        return _replay_each(children, rule_sets, progress, end)
 
 
 def runs_from_summaries(
@@ -94,28 +99,35 @@ def runs_from_summaries(
     """The store's history replayed under each rule set: each episode's events rebuilt
     from its summary (made with `rule_sets[0]`, the current rules) and replayed up to
     `clock`, how far the store's history reaches (`store_source.History`)."""
+    oldest = max(rules.juvenile_age for rules in rule_sets)
+    # As `children_only` for events. A rebuilt episode's age at T0 is the stored one under
+    # any time zone (`rebuild.birth_date`), so this is exact.
+    children = [
+        s for s in summaries if s.juvenile or (s.age_at_t0 is not None and s.age_at_t0 < oldest)
+    ]
     with gc_paused():
-        progress(f"rebuilding the events of {len(summaries):,} episodes")
-        ordered = rebuilt_events(summaries, rule_sets[0])
+        progress(f"rebuilding the events of {len(children):,} of {len(summaries):,} episodes")
+        ordered = rebuilt_events(children, rule_sets[0])
         # No raw lines: a rebuilt event has no file line to quote (rejects are counted).
         decoded = Decoded([b""] * len(ordered), ordered, (), len(ordered))
         until = None if clock is None else to_us(clock)
-        return _replay_each(decoded, rule_sets, progress, until)
+        return _replay_each(decoded, rule_sets, progress, until, rebuilt=True)
 
 
 def _replay_each(
     decoded: Decoded,
     rule_sets: Sequence[RuleConfig],
     progress: Callable[[str], None],
-    until: int | None = None,
+    until: int | None,
+    rebuilt: bool = False,
 ) -> list[Run]:
     runs = []
     for number, rules in enumerate(rule_sets, start=1):
         progress(f"replaying under rule set {number} of {len(rule_sets)}")
         result, summaries = replay_alerted(decoded, rules, until)
         refused = result.reject_counts()
-        if refused:  # a rebuilt episode the engine would not take: say so, never hide it
+        if rebuilt and refused:  # a rebuilt episode the engine would not take: never hidden
             counts = ", ".join(f"{n:,} {reason}" for reason, n in sorted(refused.items()))
-            progress(f"rule set {number}: events refused ({counts})")
+            progress(f"rule set {number}: rebuilt events refused ({counts})")
         runs.append(Run(result.alerts, summaries))
     return runs
