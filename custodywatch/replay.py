@@ -95,12 +95,12 @@ def decode_lines(
     """Parse every line; keep (occurred_at, line number, event) for valid ones."""
     decoded: list[tuple[int, int, CustodyEvent]] = []
     for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
+        if raw.isspace() or not raw:  # blank (no copy made, unlike strip())
             continue
         result.events += 1
-        outcome = decode(raw)
+        outcome = decode(raw)  # JSON allows the line's own newline
         if isinstance(outcome, Reject):
-            result.rejects.append(RejectedLine(number, outcome, raw))
+            result.rejects.append(RejectedLine(number, outcome, raw.rstrip(b"\r\n")))
         else:
             decoded.append((to_us(outcome.occurred_at), number, outcome))
     return decoded
@@ -155,19 +155,24 @@ class Decoded:
     """An events file parsed once, ready to replay under any number of rule sets."""
 
     raw: list[bytes]
+    """The file's lines as read (a line's newline is stripped where it is quoted)."""
     events: list[tuple[int, int, CustodyEvent]]
     """(occurred_at, line number, event) of the valid lines, in replay order."""
     rejects: tuple[RejectedLine, ...]
     count: int
     """Non-blank lines."""
 
+    def line(self, number: int) -> bytes:
+        """Line `number` (from 1) without its newline, as a reject quotes it."""
+        return self.raw[number - 1].rstrip(b"\r\n")
+
 
 def decode_file(lines: Iterable[bytes]) -> Decoded:
     result = ReplayResult()
     with gc_paused():
-        raw_lines = [line.rstrip(b"\r\n") for line in lines]
+        raw_lines = lines if isinstance(lines, list) else list(lines)
         decoded = decode_lines(raw_lines, result)
-        decoded.sort(key=lambda item: (item[0], item[1]))
+        decoded.sort()  # by (occurred_at, line number): line numbers are unique
     return Decoded(raw_lines, decoded, tuple(result.rejects), result.events)
 
 
@@ -177,7 +182,7 @@ def replay_decoded(
     """Drive `engine` over decoded events; each call gets its own result."""
     result = ReplayResult(rejects=list(decoded.rejects), events=decoded.count)
     with gc_paused():
-        run(engine, decoded.events, lambda n: decoded.raw[n - 1], result, until, progress)
+        run(engine, decoded.events, decoded.line, result, until, progress)
     return result
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
+from custodywatch.replay import gc_paused
 from custodywatch.report.engine import build_report
 from custodywatch.report.model import Report, ReportQuery
 from custodywatch.report.render_whatif import render_csv_zip as render_whatif_csv
@@ -216,7 +217,8 @@ def make_report(args: argparse.Namespace) -> Report:
     print(f"report: {len(summaries):,} episodes, {len(alerts):,} alert records", file=sys.stderr)
     now = datetime.now(UTC).astimezone(ZoneInfo(rules.time_zones.default))
     try:
-        return build_report(summaries, alerts, query, rules, now, outcomes)
+        with gc_paused():  # the summaries are many acyclic objects: see replay.gc_paused
+            return build_report(summaries, alerts, query, rules, now, outcomes)
     except ValueError as exc:  # a summary's time that is not RFC 3339
         raise SourceError(f"bad episode data: {exc}") from None
 
@@ -341,7 +343,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         current = _rules(args.rules)
         query, rules = _whatif_query(args, current)
         current_run, whatif_run = _runs(args, current, rules)
-        result = compare(current_run, whatif_run, query, current)
+        with gc_paused():
+            result = compare(current_run, whatif_run, query, current)
     except (SourceError, SettingError) as exc:
         print(f"custodywatch: {exc}", file=sys.stderr)
         return USAGE_ERROR
