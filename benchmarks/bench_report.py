@@ -1,4 +1,5 @@
-"""Time to make the ten-month safeguarding report, and a what-if, from an events file.
+"""Time to make the ten-month safeguarding report, and a what-if, from an events file
+(`bench_store_report.py`: the same from the store).
 
     python benchmarks/bench_report.py [--repeat 3] [--seed 0] [--no-pdf]
         [--scenario detention_duration.breach=4h --scenario ...]
@@ -7,11 +8,13 @@ The events are the simulator's default ten months (54,929 detentions, ~233,000
 lines), generated in memory first (not timed). Each repeat times, on the same
 lines and in the same process:
 
+- `json.loads` of every line: the floor any reader of the file pays;
 - replay only: `replay_lines` (decode, sort, the engine): the baseline;
 - report: replay into episode summaries, the report engine, HTML and the CSV zip
   (what `custodywatch report --events` does, without writing the file);
-- what-if, per scenario: decode once, replay under the current rules and under
-  the scenario, compare, the table and the HTML (what `custodywatch whatif` does).
+- what-if, per scenario: decode once, replay the events of the episodes that may be
+  a child's under the current rules and under the scenario, compare, the table and
+  the HTML (what `custodywatch whatif` does).
 
 PDF (headless Chromium over the report's HTML) is timed separately, once per
 repeat, unless --no-pdf. Figures are medians with the range (min-max) over the
@@ -25,14 +28,15 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
 from custodywatch import core_build
 from custodywatch.core.config import RuleConfig
-from custodywatch.replay import replay_lines
+from custodywatch.replay import gc_paused, replay_lines
 from custodywatch.report.engine import build_report
 from custodywatch.report.model import ReportQuery
 from custodywatch.report.render_csv import render_csv_zip
@@ -40,7 +44,7 @@ from custodywatch.report.render_html import render_html
 from custodywatch.report.render_whatif import render_html as render_whatif_html
 from custodywatch.report.render_whatif import render_text
 from custodywatch.report.sources import runs_from_events, summaries_from_events
-from custodywatch.report.whatif import WhatIfQuery, compare
+from custodywatch.report.whatif import Run, WhatIfQuery, compare
 from custodywatch.report.whatif_settings import (
     apply_settings,
     current_value,
@@ -66,10 +70,19 @@ def timed(work: Callable[[], object]) -> Timing:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def parse_only(lines: list[bytes]) -> None:
+    for raw in lines:
+        try:
+            json.loads(raw)
+        except ValueError:  # the simulator's deliberately bad lines
+            continue
+
+
 def report(lines: list[bytes]) -> None:
     rules = RuleConfig()
     summaries, alerts = summaries_from_events(lines, rules)
-    made = build_report(summaries, alerts, TEN_MONTHS, rules, MADE)
+    with gc_paused():
+        made = build_report(summaries, alerts, TEN_MONTHS, rules, MADE)
     render_html(made)
     render_csv_zip(made)
 
@@ -83,20 +96,31 @@ def pdf(lines: list[bytes]) -> Callable[[], object]:
     return lambda: render_pdf(html)
 
 
-def whatif(lines: list[bytes], scenario: str, answers: dict[str, str]) -> None:
+def whatif_result(
+    scenario: str, runs: Callable[[tuple[RuleConfig, RuleConfig]], Sequence[Run]]
+) -> str:
+    """What `custodywatch whatif` does with the runs `runs` makes; its headline."""
     current = RuleConfig()
     settings = (parse_setting(scenario),)
-    rules = apply_settings({}, settings)
-    runs = runs_from_events(lines, (current, rules), lambda _: None)
+    current_run, whatif_run = runs((current, apply_settings({}, settings)))
     values = tuple(current_value(current, s) for s in settings)
     query = WhatIfQuery(settings, values, governed(settings), TEN_MONTHS.start, TEN_MONTHS.end)
-    result = compare(runs[0], runs[1], query, current)
+    with gc_paused():
+        result = compare(current_run, whatif_run, query, current)
     render_text(result)
     render_whatif_html(result)
-    answers[scenario] = headline(result)[0]
+    return headline(result)[0]
 
 
-def line(name: str, timings: list[Timing], baseline: list[Timing] | None = None) -> str:
+def whatif(lines: list[bytes], scenario: str, answers: dict[str, str]) -> None:
+    answers[scenario] = whatif_result(
+        scenario, lambda rule_sets: runs_from_events(lines, rule_sets, lambda _: None)
+    )
+
+
+def line(
+    name: str, timings: list[Timing], baseline: list[Timing] | None = None, base: str = "replay"
+) -> str:
     def fmt(values: list[float]) -> str:
         return f"{statistics.median(values):6.2f} s ({min(values):.2f}-{max(values):.2f})"
 
@@ -104,7 +128,7 @@ def line(name: str, timings: list[Timing], baseline: list[Timing] | None = None)
     text = f"{name:<44} wall {fmt(walls)}   cpu {fmt(cpus)}"
     if baseline is not None:
         ratio = statistics.median(cpus) / statistics.median([t[1] for t in baseline])
-        text += f"   {ratio:.2f}x replay cpu"
+        text += f"   {ratio:.2f}x {base} cpu"
     return text
 
 
@@ -122,6 +146,9 @@ def main() -> None:
     answers: dict[str, str] = {}
     print_pdf = None if args.no_pdf else pdf(lines)
     for n in range(args.repeat):
+        results.setdefault("json.loads of every line (floor)", []).append(
+            timed(functools.partial(parse_only, lines))
+        )
         results.setdefault("replay only (baseline)", []).append(
             timed(lambda: replay_lines(lines, RuleConfig()))
         )

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from custodywatch.contract.alerts import AlertRecord
@@ -31,6 +31,7 @@ from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine, Outcome
+from custodywatch.core.episode import age_on
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +95,12 @@ def decode_lines(
     """Parse every line; keep (occurred_at, line number, event) for valid ones."""
     decoded: list[tuple[int, int, CustodyEvent]] = []
     for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
+        if raw.isspace() or not raw:  # blank (no copy made, unlike strip())
             continue
         result.events += 1
-        outcome = decode(raw)
+        outcome = decode(raw)  # JSON allows the line's own newline
         if isinstance(outcome, Reject):
-            result.rejects.append(RejectedLine(number, outcome, raw))
+            result.rejects.append(RejectedLine(number, outcome, raw.rstrip(b"\r\n")))
         else:
             decoded.append((to_us(outcome.occurred_at), number, outcome))
     return decoded
@@ -154,19 +155,24 @@ class Decoded:
     """An events file parsed once, ready to replay under any number of rule sets."""
 
     raw: list[bytes]
+    """The file's lines as read (a line's newline is stripped where it is quoted)."""
     events: list[tuple[int, int, CustodyEvent]]
     """(occurred_at, line number, event) of the valid lines, in replay order."""
     rejects: tuple[RejectedLine, ...]
     count: int
     """Non-blank lines."""
 
+    def line(self, number: int) -> bytes:
+        """Line `number` (from 1) without its newline, as a reject quotes it."""
+        return self.raw[number - 1].rstrip(b"\r\n")
+
 
 def decode_file(lines: Iterable[bytes]) -> Decoded:
     result = ReplayResult()
     with gc_paused():
-        raw_lines = [line.rstrip(b"\r\n") for line in lines]
+        raw_lines = lines if isinstance(lines, list) else list(lines)
         decoded = decode_lines(raw_lines, result)
-        decoded.sort(key=lambda item: (item[0], item[1]))
+        decoded.sort()  # by (occurred_at, line number): line numbers are unique
     return Decoded(raw_lines, decoded, tuple(result.rejects), result.events)
 
 
@@ -176,7 +182,7 @@ def replay_decoded(
     """Drive `engine` over decoded events; each call gets its own result."""
     result = ReplayResult(rejects=list(decoded.rejects), events=decoded.count)
     with gc_paused():
-        run(engine, decoded.events, lambda n: decoded.raw[n - 1], result, until, progress)
+        run(engine, decoded.events, decoded.line, result, until, progress)
     return result
 
 
@@ -207,6 +213,39 @@ def replay_alerted(
     result = replay_decoded(engine, decoded, until, progress)
     rids = sorted({a.custody_record_id for a in result.alerts})
     return result, engine.episode_summaries(rids, as_of=result.end)
+
+
+def _may_be_a_child(event: CustodyEvent, juvenile_age: int) -> bool:
+    """False only for an event that cannot make its episode a child's under rules whose
+    `juvenile_age` is at most `juvenile_age`, whatever their time zones."""
+    if event.event_type == "age_established":
+        return True  # late evidence: decided by the engine
+    if event.event_type != "detention_authorised":
+        return False
+    detainee = event.payload.detainee
+    born = detainee.date_of_birth
+    if born is None:
+        return detainee.appears_under_18 is True
+    # T0's local date is within a day of its UTC date in every zone; age only grows.
+    return age_on(born, event.occurred_at.date() - timedelta(days=1)) < juvenile_age
+
+
+def children_only(decoded: Decoded, juvenile_age: int) -> tuple[Decoded, int | None]:
+    """The events of the episodes that may be a child's (rules with `juvenile_age` at
+    most this), and the time a replay of every event would end at.
+
+    Rules apply to children only and episodes are independent, so a replay of these
+    events raises exactly the alerts of the whole file (other episodes' events only move
+    the clock, which fires the same deadlines at the next event or at the end). What-if
+    replays this part, about a tenth of the events."""
+    records = {
+        event.custody_record_id
+        for _, _, event in decoded.events
+        if _may_be_a_child(event, juvenile_age)
+    }
+    kept = [item for item in decoded.events if item[2].custody_record_id in records]
+    end = decoded.events[-1][0] if decoded.events else None
+    return Decoded(decoded.raw, kept, decoded.rejects, decoded.count), end
 
 
 def alert_order(alert: AlertRecord) -> tuple[datetime, str]:

@@ -42,6 +42,14 @@ class LaResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class Extension:
+    """A superintendent's extension of the PACE detention limit (`detention_extended`)."""
+
+    extended_at: str
+    new_limit_hours: int
+
+
+@dataclass(frozen=True, slots=True)
 class Night:
     """A night (named by the local date of its 00:00) on which the person was held
     at some time in the night window (00:00-06:00 by default, suite's time zone)."""
@@ -101,6 +109,9 @@ class EpisodeSummary:
     """The earliest pending (unfired) deadline; None for adults and ended episodes."""
     updated_at: str
     """occurred_at of the latest event applied (event time)."""
+    extensions: tuple[Extension, ...] = ()
+    """Every extension of the detention limit, earliest first: with the facts above, all
+    the rules read, so the episode can be replayed under other thresholds (what-if)."""
     schema_version: Literal[1] = 1
 
     def to_dict(self) -> dict[str, Any]:

@@ -123,9 +123,15 @@ def reject_from(exc: ValidationError) -> Reject:
     return Reject(_classify(first), message)
 
 
+# The adapter's own validator: `TypeAdapter.validate_json` adds about 2 us of Python per
+# call, a sixth of decoding an event (a ten-month file is 232,000 of them).
+_validate_json = EVENT_ADAPTER.validator.validate_json
+
+
 def decode(raw: bytes | str) -> CustodyEvent | Reject:
     """Parse one JSON message into a typed event, or explain why not."""
     try:
-        return EVENT_ADAPTER.validate_json(raw)
+        event: CustodyEvent = _validate_json(raw)
+        return event
     except ValidationError as exc:
         return reject_from(exc)

@@ -13,6 +13,7 @@ from typing import Literal
 from custodywatch.contract.episodes import (
     AgeBand,
     EpisodeSummary,
+    Extension,
     LaRequest,
     LaResponse,
     NextDeadline,
@@ -146,4 +147,7 @@ def summarise_episode(ep: Episode, rules: RuleConfig, as_of: int | None = None) 
         disposal=disposal,
         next_deadline=_next_deadline(ep, rules),
         updated_at=iso(ep.last_at),
+        extensions=tuple(
+            Extension(extended_at=iso(t), new_limit_hours=hours) for t, hours in ep.extensions
+        ),
     )

@@ -12,12 +12,13 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import yaml
 
 from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
+from custodywatch.replay import gc_paused
 from custodywatch.report.engine import build_report
 from custodywatch.report.model import Report, ReportQuery
 from custodywatch.report.render_whatif import render_csv_zip as render_whatif_csv
@@ -29,6 +30,7 @@ from custodywatch.report.sources import (
     episodes_from,
     read_lines,
     runs_from_events,
+    runs_from_summaries,
     summaries_from_events,
 )
 from custodywatch.report.whatif import Run, WhatIf, WhatIfQuery, compare
@@ -40,6 +42,9 @@ from custodywatch.report.whatif_settings import (
     parse_setting,
 )
 from custodywatch.report.whatif_views import headline
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 USAGE_ERROR = 2
 FORMATS = ("html", "csv", "pdf")
@@ -122,7 +127,14 @@ def _add_whatif(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     source = whatif.add_mutually_exclusive_group(required=True)
     source.add_argument("events", nargs="?", type=Path, metavar="EVENTS.jsonl")
     source.add_argument(
-        "--store", action="store_true", help="the history from the database (not yet available)"
+        "--store",
+        action="store_true",
+        help="the history from the store: each episode replayed from its summary",
+    )
+    whatif.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="with --store: the store (default: CUSTODYWATCH_DATABASE_URL)",
     )
     whatif.add_argument(
         "--set",
@@ -205,7 +217,8 @@ def make_report(args: argparse.Namespace) -> Report:
     print(f"report: {len(summaries):,} episodes, {len(alerts):,} alert records", file=sys.stderr)
     now = datetime.now(UTC).astimezone(ZoneInfo(rules.time_zones.default))
     try:
-        return build_report(summaries, alerts, query, rules, now, outcomes)
+        with gc_paused():  # the summaries are many acyclic objects: see replay.gc_paused
+            return build_report(summaries, alerts, query, rules, now, outcomes)
     except ValueError as exc:  # a summary's time that is not RFC 3339
         raise SourceError(f"bad episode data: {exc}") from None
 
@@ -284,15 +297,39 @@ def _whatif_query(args: argparse.Namespace, current: RuleConfig) -> tuple[WhatIf
     return query, rules
 
 
+def _whatif_progress(message: str) -> None:
+    print(f"whatif: {message}", file=sys.stderr)
+
+
+def _store_engine(url: str | None) -> Engine:
+    from custodywatch.config import Settings
+    from custodywatch.store.db import open_engine
+
+    return open_engine(url if url is not None else Settings.from_env().database_url)
+
+
 def _runs(args: argparse.Namespace, current: RuleConfig, whatif: RuleConfig) -> list[Run]:
-    """The two runs to compare. The store will give the same from its events (issue 10)."""
+    """The two runs to compare: from the events file, or from the store's summaries."""
+    progress = _whatif_progress
     if args.store:
-        raise SourceError("whatif --store is not available yet; give an events file")
+        from custodywatch.report.store_source import history_from_store
+        from custodywatch.store.db import StoreUnavailableError, migrate
+
+        try:
+            engine = _store_engine(args.database_url)
+            migrate(engine)
+            progress("reading the store")
+            history = history_from_store(engine, args.start, args.end)
+        except StoreUnavailableError as exc:
+            raise SourceError(str(exc)) from None
+        if any(text.strip().startswith("time_zones") for text in args.settings):
+            progress("note: the store keeps each child's age at T0, not the date of birth")
+        return runs_from_summaries(history.summaries, history.clock, (current, whatif), progress)
+    if args.database_url is not None:
+        raise SourceError("--database-url goes with --store")
     lines = read_lines(args.events)
     print(f"whatif: read {len(lines):,} lines of {args.events}", file=sys.stderr)
-    return runs_from_events(
-        lines, (current, whatif), lambda m: print(f"whatif: {m}", file=sys.stderr)
-    )
+    return runs_from_events(lines, (current, whatif), progress)
 
 
 def render_whatif(w: WhatIf, fmt: str) -> bytes:
@@ -306,7 +343,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         current = _rules(args.rules)
         query, rules = _whatif_query(args, current)
         current_run, whatif_run = _runs(args, current, rules)
-        result = compare(current_run, whatif_run, query, current)
+        with gc_paused():
+            result = compare(current_run, whatif_run, query, current)
     except (SourceError, SettingError) as exc:
         print(f"custodywatch: {exc}", file=sys.stderr)
         return USAGE_ERROR

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
+from functools import cache
 
 from custodywatch.core.config import RuleConfig
 from custodywatch.report.facts import Facts
@@ -22,6 +23,7 @@ BANDS: tuple[tuple[str, str, float], ...] = (
 )
 
 
+@cache  # called per detention; a period has a few dozen months
 def month_label(month: str) -> str:
     """'2025-04' -> 'Apr 2025'."""
     return date(int(month[:4]), int(month[5:]), 1).strftime("%b %Y")

@@ -130,23 +130,33 @@ def _episodes(run: Run, query: ReportQuery, zone: ZoneInfo) -> dict[str, Facts]:
 
 
 def _tally(run: Run, episodes: dict[str, Facts], q: WhatIfQuery, one_la: bool) -> _Tally:
-    tally = _Tally()
+    # Counted once per (LA, month, rule/stage) and per (LA, month) child, then spread
+    # over the scopes and periods: ten months hold tens of thousands of alerts.
+    alerts: Counter[tuple[str, str, str]] = Counter()
+    children: defaultdict[tuple[str, str, str], set[str]] = defaultdict(set)
     for a in standing_alerts(run.alerts, set(episodes)):
         f = episodes[a.custody_record_id]
         if not f.summary.juvenile:  # alerts are for children only; a summary decides
             continue
         key = f"{a.rule}/{a.stage}"
-        alerts, children = [ALERTS, key], [CHILDREN]
+        la, month, person = f.summary.home_local_authority, f.month, f.summary.person_ref
+        alerts[la, month, key] += 1
+        children[la, month, CHILDREN].add(person)
         if q.governed is not None and is_governed(key, q.governed):
-            alerts.append(ALERTS_CHANGED)
-            children.append(CHILDREN_CHANGED)
-        la = f.summary.home_local_authority
+            children[la, month, CHILDREN_CHANGED].add(person)
+    tally = _Tally()
+    for (la, month, key), n in alerts.items():
+        measures = [ALERTS, key]
+        if q.governed is not None and is_governed(key, q.governed):
+            measures.append(ALERTS_CHANGED)
         for scope in (la,) if one_la else (la, ALL):
-            for period in (f.month, TOTAL):
-                for measure in alerts:
-                    tally.alerts[scope, period, measure] += 1
-                for measure in children:
-                    tally.children[scope, period, measure].add(f.summary.person_ref)
+            for period in (month, TOTAL):
+                for measure in measures:
+                    tally.alerts[scope, period, measure] += n
+    for (la, month, measure), people in children.items():
+        for scope in (la,) if one_la else (la, ALL):
+            for period in (month, TOTAL):
+                tally.children[scope, period, measure] |= people
     return tally
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from custodywatch.contract.alerts import ALERT_ADAPTER, AlertRecord, AlertState
 from custodywatch.contract.episodes import EPISODE_ADAPTER, EpisodeSummary
+from custodywatch.store.apply import NoHooks, fold_batch
 from custodywatch.store.db import migrate, open_engine, sessions, transaction
 
 T0 = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
@@ -108,6 +109,26 @@ def migrated(url: str) -> Engine:
 def session_of(engine: Engine) -> Iterator[Session]:
     with transaction(sessions(engine)) as session:
         yield session
+
+
+def fold_records(
+    engine: Engine,
+    history: Sequence[AlertRecord],
+    summaries: Sequence[EpisodeSummary],
+    batch: int = 2000,
+) -> None:
+    """Fold alert records and episode summaries into the store as `serve` folds its topics
+    (the same batches, no Kafka): what the store holds after the worker published them."""
+    for start in range(0, max(len(history), len(summaries)), batch):
+        alert_part = history[start : start + batch]
+        episode_part = summaries[start : start + batch]
+        with session_of(engine) as session:
+            fold_batch(
+                session,
+                [(r.alert_id, alert_bytes(r)) for r in alert_part],
+                [(s.custody_record_id, episode_bytes(s)) for s in episode_part],
+                NoHooks(),
+            )
 
 
 def kafka_routing(path: Path, topic: str = "custody.notifications.v1") -> str:

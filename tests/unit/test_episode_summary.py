@@ -217,6 +217,17 @@ def test_appropriate_adult_reviews_charge_and_bail() -> None:
     assert s.updated_at == "2026-03-01T19:30:00Z"  # the latest occurred_at, not the last line
 
 
+def test_extensions_in_time_order() -> None:
+    ep = child().at("+30h", "detention_extended", new_limit_hours=48)
+    ep.at("+20h", "detention_extended", new_limit_hours=36)  # out of order
+    s = one(ep)
+    assert [(x.extended_at, x.new_limit_hours) for x in s.extensions] == [
+        ("2026-03-02T08:00:00Z", 36),
+        ("2026-03-02T18:00:00Z", 48),
+    ]
+    assert one(child()).extensions == ()
+
+
 def test_nothing_happened_yet() -> None:
     s = one(child())
     assert (s.appropriate_adult_requested_at, s.appropriate_adult_arrived_at) == (None, None)

@@ -212,7 +212,8 @@ def test_a_bad_setting_exits_2_naming_the_key(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--store"], "whatif --store is not available yet"),
+        (["--store", "--database-url", "nonsense"], "database URL is not a SQLAlchemy URL"),
+        (["EVENTS", "--database-url", "sqlite:///x.db"], "--database-url goes with --store"),
         (["/nonexistent/e.jsonl"], "cannot read /nonexistent/e.jsonl"),
         (["EVENTS", "--format", "csv"], "--format csv writes a zip: give --out PATH"),
         (["EVENTS", "--from", "2025-05-01", "--to", "2025-04-01"], "is before --from"),
