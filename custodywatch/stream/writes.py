@@ -1,0 +1,102 @@
+"""What one partition's transaction writes to Kafka, gathered while the engine runs.
+
+The worker applies a whole batch of events first, collecting the alerts and the
+dead letters in order (`Writes`), then sends everything in the partition's
+transaction: the alerts, the dead letters, the changed episodes' summaries and
+their states. Records whose partition the worker chooses itself (the changelog,
+and the summaries when the topics are co-partitioned) go as whole record batches
+(`send_batch`): one future and one accumulator call per batch instead of per
+record, which was about a fifth of the worker's CPU.
+
+Part of the Kafka adapter: it may import aiokafka, the contract and the core; it
+reports through the observer port, never to prometheus_client directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+from custodywatch.contract.alerts import ALERT_ADAPTER, AlertRecord
+from custodywatch.contract.rejects import Reject
+from custodywatch.core.clock import to_us
+from custodywatch.observer import Observer
+
+
+@dataclass(slots=True)
+class Writes:
+    """A transaction's alerts and dead letters, in the order the engine produced them."""
+
+    alerts: list[AlertRecord] = field(default_factory=list)
+    dead_letters: list[tuple[ConsumerRecord, Reject]] = field(default_factory=list)
+
+
+def encode_state(state: dict[str, Any] | None) -> bytes | None:
+    """An episode's durable state as compact JSON (None: a tombstone). orjson: ~5x json.dumps."""
+    return None if state is None else orjson.dumps(state)
+
+
+def decode_state(value: bytes) -> Any:
+    return orjson.loads(value)
+
+
+def dead_letter_headers(record: ConsumerRecord, reject: Reject) -> list[tuple[str, bytes]]:
+    return [
+        ("reason", reject.reason.value.encode()),
+        ("message", reject.message.encode()),
+        ("source_topic", record.topic.encode()),
+        ("source_partition", str(record.partition).encode()),
+        ("source_offset", str(record.offset).encode()),
+    ]
+
+
+async def send_alerts(
+    producer: AIOKafkaProducer, topic: str, alerts: Sequence[AlertRecord], observer: Observer
+) -> None:
+    """Keyed by alert_id, partitioned by the producer (readers join on the key)."""
+    for alert in alerts:
+        await producer.send(
+            topic, key=alert.alert_id.encode(), value=ALERT_ADAPTER.dump_json(alert)
+        )
+        if alert.state == "raised":
+            latency = (_us(alert.raised_at) - _us(alert.due_at)) / 1e6
+            observer.alert_raised(alert.rule, alert.stage, alert.severity, latency)
+        else:
+            observer.alert_settled(alert.rule, alert.stage, alert.state)
+
+
+async def send_to_partition(
+    producer: AIOKafkaProducer,
+    topic: str,
+    partition: int,
+    records: Sequence[tuple[bytes, bytes | None]],
+) -> None:
+    """(key, value) records to one partition, in order, in as few record batches as fit.
+
+    Inside a transaction like `send`: the accumulator adds the partition to it.
+    """
+    if not records:
+        return
+    batch = producer.create_batch()
+    for key, value in records:
+        if batch.append(key=key, value=value, timestamp=None) is not None:
+            continue
+        if batch.record_count():  # full (and closed by the failed append): send it
+            await producer.send_batch(batch, topic, partition=partition)
+        batch = producer.create_batch()
+        if batch.append(key=key, value=value, timestamp=None) is None:
+            # Larger than a whole batch: the producer sends it alone (or says why not).
+            await producer.send(topic, key=key, value=value, partition=partition)
+            batch = producer.create_batch()
+    if batch.record_count():
+        await producer.send_batch(batch, topic, partition=partition)
+
+
+def _us(timestamp: str) -> int:
+    return to_us(datetime.fromisoformat(timestamp))
