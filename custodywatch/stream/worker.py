@@ -320,7 +320,7 @@ class Worker:
         elif outcome is Outcome.DUPLICATE:
             self.observer.duplicate_ignored()
         else:
-            self.observer.event_processed(event.event_type)
+            writes.processed[event.event_type] += 1
 
     async def _fire_due(self, now: int) -> None:
         """Live mode: fire what the wall clock has reached, in partitions that have caught up."""
@@ -354,6 +354,8 @@ class Worker:
 
     async def _send(self, task: PartitionTask, writes: Writes) -> None:
         """Everything the transaction writes: alerts, dead letters, changed episodes, clock."""
+        for event_type, count in writes.processed.items():
+            self.observer.event_processed(event_type, count)
         producer = task.producer
         await send_alerts(producer, self.topics.alerts, writes.alerts, self.observer)
         for record, reject in writes.dead_letters:

@@ -14,6 +14,7 @@ reports through the observer port, never to prometheus_client directly.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,8 @@ class Writes:
 
     alerts: list[AlertRecord] = field(default_factory=list)
     dead_letters: list[tuple[ConsumerRecord, Reject]] = field(default_factory=list)
+    processed: Counter[str] = field(default_factory=Counter)
+    """Events applied, by type: observed once per batch (a metric's inc takes a lock)."""
 
 
 def encode_state(state: dict[str, Any] | None) -> bytes | None:
@@ -85,17 +88,13 @@ async def send_to_partition(
         return
     batch = producer.create_batch()
     for key, value in records:
-        if batch.append(key=key, value=value, timestamp=None) is not None:
-            continue
-        if batch.record_count():  # full (and closed by the failed append): send it
-            await producer.send_batch(batch, topic, partition=partition)
-        batch = producer.create_batch()
         if batch.append(key=key, value=value, timestamp=None) is None:
-            # Larger than a whole batch: the producer sends it alone (or says why not).
-            await producer.send(topic, key=key, value=value, partition=partition)
+            # Full (the failed append closed it): send it and start the next. An empty
+            # batch takes any one record, however large.
+            await producer.send_batch(batch, topic, partition=partition)
             batch = producer.create_batch()
-    if batch.record_count():
-        await producer.send_batch(batch, topic, partition=partition)
+            batch.append(key=key, value=value, timestamp=None)
+    await producer.send_batch(batch, topic, partition=partition)
 
 
 def _us(timestamp: str) -> int:
