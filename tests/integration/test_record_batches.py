@@ -50,7 +50,9 @@ async def test_records_arrive_in_order_across_full_batches_and_only_when_committ
         max_request_size=4 * BATCH,
     )
     await producer.start()
-    committed = [(f"k{i}".encode(), bytes([65 + i % 26]) * 1000) for i in range(40)]
+    committed: list[tuple[bytes, bytes | None]] = [
+        (f"k{i}".encode(), bytes([65 + i % 26]) * 1000) for i in range(40)
+    ]
     committed.insert(17, (b"big", b"x" * (2 * BATCH)))  # larger than a whole batch
     committed.append((b"k0", None))  # a tombstone
     try:
