@@ -151,7 +151,7 @@ class WorkerProcess(Process):
 
     async def wait_claimed(self, within_s: float = 90.0) -> float:
         """Wall time at which the log showed every partition claimed."""
-        return await self.wait_for(b" claimed: ", self.partitions, within_s)
+        return await self.wait_for(b"partition claimed", self.partitions, within_s)
 
 
 def checkout(ref: str) -> Path:
