@@ -94,6 +94,7 @@ async def send_to_partition(
             await producer.send_batch(batch, topic, partition=partition)
             batch = producer.create_batch()
             batch.append(key=key, value=value, timestamp=None)
+    batch.close()  # complete: the sender takes it at once instead of lingering for more
     await producer.send_batch(batch, topic, partition=partition)
 
 
