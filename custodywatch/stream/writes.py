@@ -3,10 +3,11 @@
 The worker applies a whole batch of events first, collecting the alerts and the
 dead letters in order (`Writes`), then sends everything in the partition's
 transaction: the alerts, the dead letters, the changed episodes' summaries and
-their states. Records whose partition the worker chooses itself (the changelog,
-and the summaries when the topics are co-partitioned) go as whole record batches
-(`send_batch`): one future and one accumulator call per batch instead of per
-record, which was about a fifth of the worker's CPU.
+their states. Records whose partition the worker knows go as whole record
+batches (`send_batch`): one future and one accumulator call per batch instead of
+per record, which was about a fifth of the worker's CPU. That is the changelog
+(partition p), the summaries when the topics are co-partitioned, and the alerts
+(the default partitioner's choice for their key, computed by the compiled core).
 
 Part of the Kafka adapter: it may import aiokafka, the contract and the core; it
 reports through the observer port, never to prometheus_client directly.
@@ -27,6 +28,7 @@ from aiokafka.structs import ConsumerRecord
 from custodywatch.contract.alerts import ALERT_ADAPTER, AlertRecord
 from custodywatch.contract.rejects import Reject
 from custodywatch.core.clock import to_us
+from custodywatch.core.keyhash import partition_for
 from custodywatch.observer import Observer
 
 
@@ -62,16 +64,23 @@ def dead_letter_headers(record: ConsumerRecord, reject: Reject) -> list[tuple[st
 async def send_alerts(
     producer: AIOKafkaProducer, topic: str, alerts: Sequence[AlertRecord], observer: Observer
 ) -> None:
-    """Keyed by alert_id, partitioned by the producer (readers join on the key)."""
+    """Keyed by alert_id, on the partition the default partitioner gives that key (so each
+    alert's records stay in order on one partition), one record batch per partition."""
+    if not alerts:
+        return
+    partitions = len(await producer.partitions_for(topic))
+    by_partition: dict[int, list[tuple[bytes, bytes | None]]] = {}
     for alert in alerts:
-        await producer.send(
-            topic, key=alert.alert_id.encode(), value=ALERT_ADAPTER.dump_json(alert)
-        )
+        key = alert.alert_id.encode()
+        records = by_partition.setdefault(partition_for(key, partitions), [])
+        records.append((key, ALERT_ADAPTER.dump_json(alert)))
         if alert.state == "raised":
             latency = (_us(alert.raised_at) - _us(alert.due_at)) / 1e6
             observer.alert_raised(alert.rule, alert.stage, alert.severity, latency)
         else:
             observer.alert_settled(alert.rule, alert.stage, alert.state)
+    for partition, records in by_partition.items():
+        await send_to_partition(producer, topic, partition, records)
 
 
 async def send_to_partition(

@@ -7,10 +7,13 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
 
+from custodywatch.contract.alerts import ALERT_ADAPTER, AlertRecord, AlertState
 from custodywatch.localkafka import KafkaConnection
-from custodywatch.stream.writes import send_to_partition
+from custodywatch.observer import NullObserver
+from custodywatch.stream.writes import send_alerts, send_to_partition
 
 pytestmark = pytest.mark.kafka
 
@@ -34,15 +37,19 @@ async def _read(kafka: KafkaConnection, tp: TopicPartition) -> list[tuple[bytes,
         await consumer.stop()
 
 
-async def test_records_arrive_in_order_across_full_batches_and_only_when_committed(
-    kafka: KafkaConnection, unique_topic: str
-) -> None:
+async def _topic(kafka: KafkaConnection, name: str, partitions: int) -> None:
     admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(unique_topic, 2, 1)])
+        await admin.create_topics([NewTopic(name, partitions, 1)])
     finally:
         await admin.close()
+
+
+async def test_records_arrive_in_order_across_full_batches_and_only_when_committed(
+    kafka: KafkaConnection, unique_topic: str
+) -> None:
+    await _topic(kafka, unique_topic, 2)
     producer = AIOKafkaProducer(
         **kafka.client_kwargs(),
         transactional_id=f"test-{uuid.uuid4().hex}",
@@ -69,3 +76,43 @@ async def test_records_arrive_in_order_across_full_batches_and_only_when_committ
         await producer.stop()
     assert await _read(kafka, TopicPartition(unique_topic, 1)) == [*committed, (b"last", b"value")]
     assert await _read(kafka, TopicPartition(unique_topic, 0)) == []
+
+
+def _alert(record: str, state: AlertState) -> AlertRecord:
+    due = "2026-03-01T18:00:00Z"
+    return AlertRecord(
+        alert_id=f"{record}/detention_duration/breach", rule="detention_duration",
+        stage="breach", instance=None, severity="critical", custody_record_id=record,
+        suite_id="perry-barr", person_ref="P-0001", home_local_authority="birmingham",
+        due_at=due, raised_at=due, summary="6 hours in custody", state=state,
+        state_at=due, evidence_event_id=None,
+    )  # fmt: skip
+
+
+async def test_alerts_land_where_the_producers_own_partitioner_puts_their_key(
+    kafka: KafkaConnection, unique_topic: str
+) -> None:
+    await _topic(kafka, unique_topic, 4)
+    alerts = [_alert(f"CR-{i}", "raised") for i in range(30)]
+    alerts += [_alert(f"CR-{i}", "resolved") for i in range(0, 30, 3)]  # after its raise
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), transactional_id=f"t-{uuid.uuid4().hex}")
+    await producer.start()
+    try:
+        async with producer.transaction():
+            await send_alerts(producer, unique_topic, alerts, NullObserver())
+    finally:
+        await producer.stop()
+    every = [0, 1, 2, 3]
+    read: list[tuple[str, str]] = []
+    for partition in every:
+        for key, value in await _read(kafka, TopicPartition(unique_topic, partition)):
+            assert DefaultPartitioner()(key, every, every) == partition, key
+            assert value is not None
+            read.append((key.decode(), ALERT_ADAPTER.validate_json(value).state))
+    assert sorted(read) == sorted((a.alert_id, a.state) for a in alerts)
+    # Each alert's records in order on its partition: raised, then resolved.
+    assert all(
+        [s for k, s in read if k == alert_id] == ["raised", "resolved"]
+        for alert_id, state in read
+        if state == "resolved"
+    )
