@@ -49,6 +49,7 @@ from custodywatch.core.engine import Engine, Outcome
 from custodywatch.localkafka.connection import start_or_close
 from custodywatch.observer import Observer
 from custodywatch.stream.changelog import CLOCK_KEY, ensure_topics, restore_engine
+from custodywatch.stream.gauges import report_gauges
 from custodywatch.stream.ticks import Tick, parse_tick
 from custodywatch.stream.writes import (
     Writes,
@@ -63,6 +64,9 @@ log = logging.getLogger("custodywatch.worker")
 STATE_REFRESH_S = 2.0
 MAX_RECORDS = 2_000
 """Records per poll, all partitions together: a partition's share is one transaction."""
+POLL_MS = 100
+MIN_POLL_MS = 5
+"""Live: a poll waits until the next deadline is due, within these bounds."""
 
 
 def wall_clock_us() -> int:
@@ -124,7 +128,9 @@ class Worker:
         consumer.subscribe([self.topics.events, self.topics.clock], listener=_Rebalance(self))
         try:
             while not stop.is_set():
-                batches = await consumer.getmany(timeout_ms=100, max_records=MAX_RECORDS)
+                batches = await consumer.getmany(
+                    timeout_ms=self._poll_ms(), max_records=MAX_RECORDS
+                )
                 by_partition: dict[int, list[tuple[TopicPartition, list[ConsumerRecord]]]] = {}
                 # Events before ticks: a tick is checked against the events applied.
                 for tp, records in sorted(batches.items(), key=self._events_first):
@@ -138,6 +144,16 @@ class Worker:
         finally:
             await self._release(list(self.tasks))
             await consumer.stop()
+
+    def _poll_ms(self) -> int:
+        """Live: wake when the next deadline falls due, not up to POLL_MS after it."""
+        if self.settings.clock_mode is not ClockMode.WALL:
+            return POLL_MS
+        dues = [due for t in self.tasks.values() if (due := t.engine.next_due()) is not None]
+        if not dues:
+            return POLL_MS
+        wait_ms = -(-(min(dues) - self.now_us()) // 1000)  # rounded up
+        return max(MIN_POLL_MS, min(POLL_MS, wait_ms))
 
     def _events_first(self, item: tuple[TopicPartition, list[ConsumerRecord]]) -> tuple[bool, int]:
         tp = item[0]
@@ -396,23 +412,8 @@ class Worker:
         if now - self._last_state_refresh < STATE_REFRESH_S:
             return
         self._last_state_refresh = now
-        suites: dict[str, int] = {}
-        episodes = deadlines = 0
-        for task in self.tasks.values():
-            for suite, count in task.engine.juveniles_by_suite().items():
-                suites[suite] = suites.get(suite, 0) + count
-            episodes += len(task.engine.episodes)
-            deadlines += task.engine.open_deadlines()
-        self.observer.set_state(suites, episodes, deadlines)
-        consumer = self._consumer
-        if consumer is None:
-            return
-        lags: dict[int, int] = {}
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            if tp.topic == self.topics.events and high is not None:
-                lags[tp.partition] = max(high - await consumer.position(tp), 0)
-        self.observer.set_consumer_lag(lags)
+        engines = [task.engine for task in self.tasks.values()]
+        await report_gauges(engines, self._consumer, self.topics.events, self.observer)
 
 
 def _range_assignor() -> type:
