@@ -243,14 +243,14 @@ class PrometheusObserver:
             for state in ("resolved", "retracted"):
                 self._alerts_settled.labels(rule=rule, stage=stage, state=state)
 
-    def event_processed(self, event_type: str) -> None:
+    def event_processed(self, event_type: str, count: int = 1) -> None:
         # Cached children: .labels() costs about 5 us, and this runs for every event.
         child = self._processed_by_type.get(event_type)
         if child is None:
             child = self._processed_by_type[event_type] = self._events_processed.labels(
                 event_type=event_type
             )
-        child.inc()
+        child.inc(count)
 
     def duplicate_ignored(self) -> None:
         self._duplicates.inc()

@@ -12,8 +12,8 @@ from typing import Protocol
 
 
 class Observer(Protocol):
-    def event_processed(self, event_type: str) -> None:
-        """A valid event was applied (duplicates excluded)."""
+    def event_processed(self, event_type: str, count: int = 1) -> None:
+        """`count` valid events of this type were applied (duplicates excluded)."""
 
     def duplicate_ignored(self) -> None: ...
 
@@ -68,7 +68,7 @@ class Observer(Protocol):
 class NullObserver:
     """Observes nothing: for replay and for tests that do not look at metrics."""
 
-    def event_processed(self, event_type: str) -> None:
+    def event_processed(self, event_type: str, count: int = 1) -> None:
         pass
 
     def duplicate_ignored(self) -> None:

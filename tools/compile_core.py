@@ -7,7 +7,16 @@ from setuptools import setup
 
 MODULES = [
     f"custodywatch/core/{name}.py"
-    for name in ("clock", "episode", "rules", "transitions", "engine", "summary", "episode_summary")
+    for name in (
+        "clock",
+        "episode",
+        "rules",
+        "transitions",
+        "engine",
+        "summary",
+        "episode_summary",
+        "keyhash",
+    )
 ]
 
 setup(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from custodywatch.config import Settings
 from stream.common import ROOT, Process, say
+from stream.kafka import CpuMeter
 
 QUIX = "quixstreams==3.28.*"
 VENV = ROOT / "build" / "quix-venv"
@@ -47,6 +48,8 @@ class PeerRun:
     """Events/s from process start."""
     startup_s: float
     """Process start to first processed event."""
+    cpu_per_event_us: float
+    """Its CPU time (every thread: librdkafka's too) from start to done, per event."""
 
 
 def _marker_time(process: Process, marker: str) -> float:
@@ -73,11 +76,18 @@ async def peer_run(settings: Settings, events: int, log: Path) -> PeerRun:
         process = Process(argv, {"PATH": "/usr/bin:/bin"}, log)
         try:
             await process.wait_for(b"done ", within_s=max(120.0, events / 500))
+            cpu_s = CpuMeter(process.proc.pid).sample()[0]
         finally:
             process.stop()
     first, done = _marker_time(process, "first"), _marker_time(process, "done")
     run = PeerRun(
-        events / (done - first), events / (done - process.started), first - process.started
+        events / (done - first),
+        events / (done - process.started),
+        first - process.started,
+        cpu_s / events * 1e6,
     )
-    say(f"  quix: {run.rate:,.0f} events/s after ready, {run.rate_with_startup:,.0f} from start")
+    say(
+        f"  quix: {run.rate:,.0f} events/s after ready, {run.rate_with_startup:,.0f} from start, "
+        f"{run.cpu_per_event_us:.0f} us CPU/event"
+    )
     return run

@@ -117,6 +117,13 @@ def throughput_rows(t: Table, r: Rounds, publish_rate: float) -> None:
         f"{spread([w.worker_cpu * 100 for w in r.worker])}% of a core / "
         f"{spread([w.machine_busy * 100 for w in r.worker])}% of {os.cpu_count()} cores",
     )
+    cpu = f"{spread([w.cpu_per_event_us for w in r.worker])} us"
+    if r.before:
+        cpu += f"; before {spread([w.cpu_per_event_us for w in r.before])} us"
+    t.row(
+        "CPU per event, process start to done",
+        f"worker {cpu}; Quix {spread([p.cpu_per_event_us for p in r.peer])} us",
+    )
     identical = all(w.identical for w in r.worker)
     t.row(
         "worker alerts vs replay (every round)",

@@ -41,6 +41,9 @@ class WorkerRun:
     """Process start to its first batch committed (an empty changelog)."""
     worker_cpu: float
     machine_busy: float
+    cpu_per_event_us: float
+    """The process's CPU time from its start to done, per event: the figure that a busy
+    machine moves least (it slows a process down, but adds little CPU work to it)."""
     alerts: int
     identical: bool
 
@@ -75,6 +78,7 @@ async def worker_run(
         )
         first_at = await first
         worker_cpu, machine_busy = cpu.since_start(done - claimed)
+        cpu_total_s = cpu.sample()[0]
         await send_ticks(settings, last_at)  # fire the rest, to compare with replay
         await offsets.wait_caught_up(settings.topics.clock, within_s=60)
     published = Counter(
@@ -89,12 +93,14 @@ async def worker_run(
         first_s=first_at - worker.started,
         worker_cpu=worker_cpu,
         machine_busy=machine_busy,
+        cpu_per_event_us=cpu_total_s / events * 1e6,
         alerts=sum(published.values()),
         identical=published == expected,
     )
     say(
         f"  worker{'' if root == ROOT else ' before'}: {run.rate:,.0f} events/s after claimed, {run.rate_with_startup:,.0f} from "
-        f"start, first batch at {run.first_s:.2f} s, {run.alerts:,} alerts "
+        f"start, first batch at {run.first_s:.2f} s, {run.cpu_per_event_us:.0f} us CPU/event, "
+        f"{run.alerts:,} alerts "
         f"({'identical to' if run.identical else 'DIFFERENT from'} replay)"
     )
     return run

@@ -8,7 +8,6 @@ tombstone), and the partition's event-time clock under a reserved key.
 from __future__ import annotations
 
 import contextlib
-import json
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -19,6 +18,7 @@ from custodywatch.config import Settings
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine
 from custodywatch.localkafka.connection import start_or_close
+from custodywatch.stream.writes import decode_state
 
 CLOCK_KEY = "~partition-clock~" * 5
 """Changelog key of the partition's event-time clock. 85 characters: never a
@@ -61,9 +61,9 @@ async def restore_engine(settings: Settings, rules: RuleConfig, partition: int) 
     )
     clock = latest.pop(CLOCK_KEY, None)
     for rid, value in latest.items():
-        engine.restore_episode(rid, None if value is None else json.loads(value))
+        engine.restore_episode(rid, None if value is None else decode_state(value))
     if clock is not None:
-        engine.clock = int(json.loads(clock)["clock"])
+        engine.clock = int(decode_state(clock)["clock"])
     engine.dirty.clear()
     return engine
 

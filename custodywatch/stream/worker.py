@@ -31,35 +31,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from custodywatch.config import ClockMode, Settings
-from custodywatch.contract.alerts import ALERT_ADAPTER, AlertRecord
 from custodywatch.contract.episodes import EPISODE_ADAPTER
 from custodywatch.contract.rejects import Reject, decode
-from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine, Outcome
 from custodywatch.localkafka.connection import start_or_close
 from custodywatch.observer import Observer
 from custodywatch.stream.changelog import CLOCK_KEY, ensure_topics, restore_engine
+from custodywatch.stream.gauges import report_gauges
 from custodywatch.stream.ticks import Tick, parse_tick
+from custodywatch.stream.writes import (
+    Writes,
+    dead_letter_headers,
+    encode_state,
+    send_alerts,
+    send_to_partition,
+)
 
 log = logging.getLogger("custodywatch.worker")
 
 STATE_REFRESH_S = 2.0
 MAX_RECORDS = 2_000
 """Records per poll, all partitions together: a partition's share is one transaction."""
+POLL_MS = 100
+MIN_POLL_MS = 5
+"""Live: a poll waits until the next deadline is due, within these bounds."""
 
 
 def wall_clock_us() -> int:
@@ -121,7 +128,9 @@ class Worker:
         consumer.subscribe([self.topics.events, self.topics.clock], listener=_Rebalance(self))
         try:
             while not stop.is_set():
-                batches = await consumer.getmany(timeout_ms=100, max_records=MAX_RECORDS)
+                batches = await consumer.getmany(
+                    timeout_ms=self._poll_ms(), max_records=MAX_RECORDS
+                )
                 by_partition: dict[int, list[tuple[TopicPartition, list[ConsumerRecord]]]] = {}
                 # Events before ticks: a tick is checked against the events applied.
                 for tp, records in sorted(batches.items(), key=self._events_first):
@@ -135,6 +144,16 @@ class Worker:
         finally:
             await self._release(list(self.tasks))
             await consumer.stop()
+
+    def _poll_ms(self) -> int:
+        """Live: wake when the next deadline falls due, not up to POLL_MS after it."""
+        if self.settings.clock_mode is not ClockMode.WALL:
+            return POLL_MS
+        dues = [due for t in self.tasks.values() if (due := t.engine.next_due()) is not None]
+        if not dues:
+            return POLL_MS
+        wait_ms = -(-(min(dues) - self.now_us()) // 1000)  # rounded up
+        return max(MIN_POLL_MS, min(POLL_MS, wait_ms))
 
     def _events_first(self, item: tuple[TopicPartition, list[ConsumerRecord]]) -> tuple[bool, int]:
         tp = item[0]
@@ -213,17 +232,19 @@ class Worker:
 
         async def work() -> None:
             offsets: dict[TopicPartition, int] = {}
+            writes = Writes()
             if is_events:
+                # The whole batch through the engine first, then its writes in one go.
                 for record in records:
-                    await self._on_event(task, record)
+                    self._on_event(task, record, writes)
                 offsets[tp] = records[-1].offset + 1
             elif not event_time:
                 offsets[tp] = records[-1].offset + 1  # live mode follows the wall clock
             if event_time:
-                clock_next = await self._apply_ticks(task)
+                clock_next = await self._apply_ticks(task, writes)
                 if clock_next is not None:
                     offsets[TopicPartition(self.topics.clock, task.partition)] = clock_next
-            await self._flush_state(task)
+            await self._send(task, writes)
             await task.producer.send_offsets_to_transaction(offsets, self.settings.group_id)
 
         await self._transaction(task, work)
@@ -239,7 +260,7 @@ class Worker:
         position = await self._events_position(task)
         return bool(task.ticks) and position is not None and task.ticks[0].events_offset <= position
 
-    async def _apply_ticks(self, task: PartitionTask) -> int | None:
+    async def _apply_ticks(self, task: PartitionTask, writes: Writes) -> int | None:
         """Apply, in order, the ticks whose events are all applied; the clock offset to commit."""
         position = await self._events_position(task)
         if position is None:
@@ -248,7 +269,7 @@ class Worker:
         while task.ticks and task.ticks[0].events_offset <= position:
             tick = task.ticks.popleft()
             if tick.now is not None:
-                await self._publish(task, task.engine.advance(tick.now, inclusive=True))
+                writes.alerts.extend(task.engine.advance(tick.now, inclusive=True))
             clock_next = tick.offset + 1
         return clock_next
 
@@ -299,22 +320,23 @@ class Worker:
                 else:
                     consumer.seek(tp, committed)
 
-    async def _on_event(self, task: PartitionTask, record: ConsumerRecord) -> None:
+    def _on_event(self, task: PartitionTask, record: ConsumerRecord, writes: Writes) -> None:
         raw: bytes = record.value or b""
         event = decode(raw)
         if isinstance(event, Reject):
-            await self._dead_letter(task, record, event)
+            self._dead_letter(record, event, writes)
             return
         live = self.settings.clock_mode is ClockMode.WALL
         # Live: firing never passes the wall clock, and an event from the future is refused.
         alerts, outcome = task.engine.process(event, now=self.now_us() if live else None)
-        await self._publish(task, alerts)
+        if alerts:
+            writes.alerts.extend(alerts)
         if isinstance(outcome, Reject):
-            await self._dead_letter(task, record, outcome)
+            self._dead_letter(record, outcome, writes)
         elif outcome is Outcome.DUPLICATE:
             self.observer.duplicate_ignored()
         else:
-            self.observer.event_processed(event.event_type)
+            writes.processed[event.event_type] += 1
 
     async def _fire_due(self, now: int) -> None:
         """Live mode: fire what the wall clock has reached, in partitions that have caught up."""
@@ -329,37 +351,12 @@ class Worker:
             return  # its backlog may still cancel what is due
 
         async def work() -> None:
-            await self._publish(task, task.engine.advance(now, raised_at=now))
-            await self._flush_state(task)
+            await self._send(task, Writes(task.engine.advance(now, raised_at=now)))
 
         await self._transaction(task, work)
 
-    async def _publish(self, task: PartitionTask, alerts: list[AlertRecord]) -> None:
-        for alert in alerts:
-            await task.producer.send(
-                self.topics.alerts,
-                key=alert.alert_id.encode(),
-                value=ALERT_ADAPTER.dump_json(alert),
-            )
-            if alert.state == "raised":
-                latency = (to_us(datetime.fromisoformat(alert.raised_at)) - _due_us(alert)) / 1e6
-                self.observer.alert_raised(alert.rule, alert.stage, alert.severity, latency)
-            else:
-                self.observer.alert_settled(alert.rule, alert.stage, alert.state)
-
-    async def _dead_letter(
-        self, task: PartitionTask, record: ConsumerRecord, reject: Reject
-    ) -> None:
-        headers = [
-            ("reason", reject.reason.value.encode()),
-            ("message", reject.message.encode()),
-            ("source_topic", record.topic.encode()),
-            ("source_partition", str(record.partition).encode()),
-            ("source_offset", str(record.offset).encode()),
-        ]
-        await task.producer.send(
-            self.topics.dead_letter, key=record.key, value=record.value, headers=headers
-        )
+    def _dead_letter(self, record: ConsumerRecord, reject: Reject, writes: Writes) -> None:
+        writes.dead_letters.append((record, reject))
         self.observer.event_rejected(reject.reason.value)
         log.info(
             "dead letter",
@@ -371,32 +368,43 @@ class Worker:
             },
         )
 
-    async def _flush_state(self, task: PartitionTask) -> None:
-        """The changed episodes' summaries and durable states, and the partition clock."""
+    async def _send(self, task: PartitionTask, writes: Writes) -> None:
+        """Everything the transaction writes: alerts, dead letters, changed episodes, clock."""
+        for event_type, count in writes.processed.items():
+            self.observer.event_processed(event_type, count)
+        producer = task.producer
+        await send_alerts(producer, self.topics.alerts, writes.alerts, self.observer)
+        for record, reject in writes.dead_letters:
+            await producer.send(
+                self.topics.dead_letter,
+                key=record.key,
+                value=record.value,
+                headers=dead_letter_headers(record, reject),
+            )
         engine = task.engine
         live = self.settings.clock_mode is ClockMode.WALL
         as_of = self.now_us() if live else engine.clock
-        for summary in engine.episode_summaries(engine.dirty, as_of):
-            await task.producer.send(
-                self.topics.episodes,
-                key=summary.custody_record_id.encode(),
-                value=EPISODE_ADAPTER.dump_json(summary),
-                partition=task.episodes_partition,
+        summaries = [
+            (s.custody_record_id.encode(), EPISODE_ADAPTER.dump_json(s))
+            for s in engine.episode_summaries(engine.dirty, as_of)
+        ]
+        if task.episodes_partition is None:
+            for key, value in summaries:
+                await producer.send(self.topics.episodes, key=key, value=value)
+        else:
+            await send_to_partition(
+                producer, self.topics.episodes, task.episodes_partition, summaries
             )
-        if engine.clock != task.clock_flushed:  # restored with the partition (too_old needs it)
-            await task.producer.send(
-                self.topics.state,
-                key=CLOCK_KEY.encode(),
-                value=json.dumps({"clock": engine.clock}).encode(),
-                partition=task.partition,
-            )
+        # The changelog: the partition clock (too_old needs it after a restart), then
+        # each changed episode once, however many of its events the batch held.
+        states: list[tuple[bytes, bytes | None]] = []
+        if engine.clock != task.clock_flushed:
+            states.append((CLOCK_KEY.encode(), encode_state({"clock": engine.clock})))
             task.clock_flushed = engine.clock
-        for rid in engine.dirty:
-            state = engine.episode_state(rid)
-            value = None if state is None else json.dumps(state, separators=(",", ":")).encode()
-            await task.producer.send(
-                self.topics.state, key=rid.encode(), value=value, partition=task.partition
-            )
+        states.extend(
+            (rid.encode(), encode_state(engine.episode_state(rid))) for rid in engine.dirty
+        )
+        await send_to_partition(producer, self.topics.state, task.partition, states)
         engine.dirty.clear()
 
     async def _refresh_state(self) -> None:
@@ -404,27 +412,8 @@ class Worker:
         if now - self._last_state_refresh < STATE_REFRESH_S:
             return
         self._last_state_refresh = now
-        suites: dict[str, int] = {}
-        episodes = deadlines = 0
-        for task in self.tasks.values():
-            for suite, count in task.engine.juveniles_by_suite().items():
-                suites[suite] = suites.get(suite, 0) + count
-            episodes += len(task.engine.episodes)
-            deadlines += task.engine.open_deadlines()
-        self.observer.set_state(suites, episodes, deadlines)
-        consumer = self._consumer
-        if consumer is None:
-            return
-        lags: dict[int, int] = {}
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            if tp.topic == self.topics.events and high is not None:
-                lags[tp.partition] = max(high - await consumer.position(tp), 0)
-        self.observer.set_consumer_lag(lags)
-
-
-def _due_us(alert: AlertRecord) -> int:
-    return to_us(datetime.fromisoformat(alert.due_at))
+        engines = [task.engine for task in self.tasks.values()]
+        await report_gauges(engines, self._consumer, self.topics.events, self.observer)
 
 
 def _range_assignor() -> type:

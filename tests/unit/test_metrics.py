@@ -96,9 +96,10 @@ def test_events_processed_by_type(
     observer.event_processed("detention_authorised")
     observer.event_processed("detention_authorised")
     observer.event_processed("released")
+    observer.event_processed("released", 4)  # the worker counts a batch's events at once
     name = "custodywatch_events_processed_total"
     assert registry.get_sample_value(name, {"event_type": "detention_authorised"}) == 2.0
-    assert registry.get_sample_value(name, {"event_type": "released"}) == 1.0
+    assert registry.get_sample_value(name, {"event_type": "released"}) == 5.0
     assert registry.get_sample_value(name, {"event_type": "charged"}) == 0.0  # pre-set
     assert registry.get_sample_value(name, {"event_type": "no_such_event"}) is None
 

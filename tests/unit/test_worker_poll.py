@@ -1,0 +1,47 @@
+"""Live mode: the worker's poll wakes when the next deadline is due, within 5-100 ms."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aiokafka import AIOKafkaProducer
+from builders import Episode
+
+from custodywatch.config import ClockMode, Settings
+from custodywatch.contract.rejects import Reject, decode
+from custodywatch.core.clock import to_us
+from custodywatch.core.config import RuleConfig
+from custodywatch.core.engine import Engine
+from custodywatch.localkafka import KafkaConnection
+from custodywatch.observer import NullObserver
+from custodywatch.stream.worker import PartitionTask, Worker
+
+T0 = "2026-03-01T18:00:00+00:00"
+FIRST_DUE = to_us(Episode("CR1", T0).t0) + 3600 * 10**6  # a child's first deadline: T0 + 1 h
+
+
+def worker(mode: ClockMode, now: int, with_child: bool) -> Worker:
+    settings = Settings(kafka=KafkaConnection(bootstrap_servers="127.0.0.1:9"), clock_mode=mode)
+    w = Worker(settings, RuleConfig(), NullObserver(), now_us=lambda: now)
+    engine = Engine(RuleConfig())
+    if with_child:
+        for line in Episode("CR1", T0, dob="2011-01-01").lines():
+            event = decode(line)
+            assert not isinstance(event, Reject), event
+            engine.process(event)
+        assert engine.next_due() == FIRST_DUE
+    # The poll reads only the engines: this partition never sends anything.
+    w.tasks[0] = PartitionTask(0, engine, cast(AIOKafkaProducer, None))
+    return w
+
+
+def test_the_poll_ends_when_the_next_deadline_falls_due() -> None:
+    assert worker(ClockMode.WALL, FIRST_DUE - 30_500, with_child=True)._poll_ms() == 31
+    assert worker(ClockMode.WALL, FIRST_DUE - 10**6, with_child=True)._poll_ms() == 100
+    assert worker(ClockMode.WALL, FIRST_DUE - 1_000, with_child=True)._poll_ms() == 5
+    assert worker(ClockMode.WALL, FIRST_DUE + 10**6, with_child=True)._poll_ms() == 5
+
+
+def test_without_deadlines_or_in_event_time_it_waits_the_full_100_ms() -> None:
+    assert worker(ClockMode.WALL, FIRST_DUE, with_child=False)._poll_ms() == 100
+    assert worker(ClockMode.EVENT, FIRST_DUE - 30_500, with_child=True)._poll_ms() == 100
