@@ -178,6 +178,7 @@ class LiveResult:
     compared: int
     """Standing alerts replay raises, due by the end of the run."""
     false_alerts: list[str]
+    retracted_false: int  # of those, retracted later (late evidence reached the worker)
     missing: list[str]
     duplicates: int
     after_s: list[float]
@@ -257,6 +258,7 @@ async def live(settings: Settings, args: argparse.Namespace, logs: Path) -> Live
     worker_ids = {aid for aid, a in raised.items() if a.due <= cutoff}
     replay_ids = standing_ids(published, cutoff)
     restarted_us = round(second.started * 1e6)
+    retracted = {a.alert_id for a in collector.alerts if a.state == "retracted"}
     return LiveResult(
         expected=sum(1 for t in due.values() if t < window_end),
         latency_s=[
@@ -270,6 +272,7 @@ async def live(settings: Settings, args: argparse.Namespace, logs: Path) -> Live
         caught_up_s=caught_up - second.started,
         compared=len(replay_ids),
         false_alerts=sorted(worker_ids - replay_ids),
+        retracted_false=len((worker_ids - replay_ids) & retracted),
         missing=sorted(replay_ids - worker_ids),
         duplicates=sum(1 for a in collector.alerts if a.state == "raised") - len(raised),
         after_s=[

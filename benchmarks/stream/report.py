@@ -153,7 +153,7 @@ def live_rows(t: Table, live: LiveResult) -> None:
     t.row(
         "false alerts / missing / raised twice",
         f"{len(live.false_alerts)} / {len(live.missing)} / {live.duplicates}"
-        f" (against replay's {live.compared:,})",
+        f" (against replay's {live.compared:,}; {live.retracted_false:,} false ones retracted)",
         "0 / 0 / 0",
         not live.false_alerts and not live.missing and not live.duplicates,
     )
