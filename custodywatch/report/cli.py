@@ -224,13 +224,11 @@ def make_report(args: argparse.Namespace) -> Report:
 
 
 def _from_store(query: ReportQuery) -> tuple[Any, Any, Any]:
-    from custodywatch.config import Settings
     from custodywatch.report.store_source import from_store
-    from custodywatch.store.db import StoreUnavailableError, migrate, open_engine
+    from custodywatch.store.db import StoreUnavailableError
 
     try:
-        engine = open_engine(Settings.from_env().database_url)
-        migrate(engine)
+        engine = _store_reader(None)
         print("report: reading the store", file=sys.stderr)
         return from_store(engine, query.start, query.end)
     except StoreUnavailableError as exc:
@@ -301,11 +299,15 @@ def _whatif_progress(message: str) -> None:
     print(f"whatif: {message}", file=sys.stderr)
 
 
-def _store_engine(url: str | None) -> Engine:
+def _store_reader(url: str | None) -> Engine:
+    """The schema brought up to date, then a read-only engine: a report beside a busy
+    `serve` never holds its writes up (on SQLite it takes no write lock)."""
     from custodywatch.config import Settings
-    from custodywatch.store.db import open_engine
+    from custodywatch.store.db import migrate, open_engine
 
-    return open_engine(url if url is not None else Settings.from_env().database_url)
+    url = url if url is not None else Settings.from_env().database_url
+    migrate(open_engine(url))
+    return open_engine(url, read_only=True)
 
 
 def _runs(args: argparse.Namespace, current: RuleConfig, whatif: RuleConfig) -> list[Run]:
@@ -313,11 +315,10 @@ def _runs(args: argparse.Namespace, current: RuleConfig, whatif: RuleConfig) -> 
     progress = _whatif_progress
     if args.store:
         from custodywatch.report.store_source import history_from_store
-        from custodywatch.store.db import StoreUnavailableError, migrate
+        from custodywatch.store.db import StoreUnavailableError
 
         try:
-            engine = _store_engine(args.database_url)
-            migrate(engine)
+            engine = _store_reader(args.database_url)
             progress("reading the store")
             history = history_from_store(engine, args.start, args.end)
         except StoreUnavailableError as exc:
