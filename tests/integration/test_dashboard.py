@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,7 +93,9 @@ def prometheus(tmp_path: Path, jobs: dict[str, int]) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        yield f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(base, proc)
+        yield base
     finally:
         proc.terminate()
         try:
@@ -102,6 +105,21 @@ def prometheus(tmp_path: Path, jobs: dict[str, int]) -> Iterator[str]:
             proc.wait(timeout=10)
         log.close()
         print("prometheus.log", (tmp_path / "prometheus.log").read_text()[-3000:])
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], within_s: float = 60) -> None:
+    """Until Prometheus answers /-/ready: its API says 503 while it opens its storage."""
+    deadline = time.monotonic() + within_s
+    while True:
+        assert proc.poll() is None, "prometheus exited: see prometheus.log"
+        try:
+            with urllib.request.urlopen(f"{base}/-/ready", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:  # not listening yet, or 503 (an HTTPError is an OSError)
+            pass
+        assert time.monotonic() < deadline, f"prometheus not ready within {within_s} s"
+        time.sleep(0.2)
 
 
 async def query(http: aiohttp.ClientSession, base: str, promql: str) -> list[dict[str, Any]]:
