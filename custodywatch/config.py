@@ -136,6 +136,11 @@ class Settings(BaseModel):
     events for unknown records are refused as `too_old`."""
     future_skew_s: float = Field(default=300.0, ge=0)
     """Live mode: an event this far ahead of the wall clock is refused (`future_event`)."""
+    upload_late_s: float = Field(default=900.0, gt=0)
+    """Live mode: an event sent this long after it occurred is part of a backdated upload."""
+    upload_quiet_s: float = Field(default=30.0, ge=0)
+    """Live mode: a partition receiving an upload fires only up to the upload's latest
+    `occurred_at` until no late event has been sent for this long (0: no hold)."""
     notify_retry_base_s: float = Field(default=30.0, gt=0, le=3600)
     """Upper bound of the first wait before a failed delivery is tried again (doubling
     after each failure, up to an hour); lowered in tests, not in production."""
@@ -147,6 +152,14 @@ class Settings(BaseModel):
     @property
     def future_skew_us(self) -> int:
         return int(self.future_skew_s * 1_000_000)
+
+    @property
+    def upload_late_us(self) -> int:
+        return int(self.upload_late_s * 1_000_000)
+
+    @property
+    def upload_quiet_us(self) -> int:
+        return int(self.upload_quiet_s * 1_000_000)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -168,6 +181,8 @@ class Settings(BaseModel):
             "DATABASE_URL": "database_url",
             "CLOSED_RETENTION_DAYS": "closed_retention_days",
             "FUTURE_SKEW_S": "future_skew_s",
+            "UPLOAD_LATE_S": "upload_late_s",
+            "UPLOAD_QUIET_S": "upload_quiet_s",
             "NOTIFY_RETRY_BASE_S": "notify_retry_base_s",
         }
         for name, field in simple.items():
@@ -200,6 +215,8 @@ class Settings(BaseModel):
             "CUSTODYWATCH_METRICS_HOST": self.metrics_host,
             "CUSTODYWATCH_CLOSED_RETENTION_DAYS": str(self.closed_retention_days),
             "CUSTODYWATCH_FUTURE_SKEW_S": str(self.future_skew_s),
+            "CUSTODYWATCH_UPLOAD_LATE_S": str(self.upload_late_s),
+            "CUSTODYWATCH_UPLOAD_QUIET_S": str(self.upload_quiet_s),
             "CUSTODYWATCH_NOTIFY_RETRY_BASE_S": str(self.notify_retry_base_s),
         }
         if self.metrics_port is not None:

@@ -108,12 +108,14 @@ class Engine:
     # --- events ------------------------------------------------------------
 
     def process(
-        self, event: ev.CustodyEvent, now: int | None = None
+        self, event: ev.CustodyEvent, now: int | None = None, fire_until: int | None = None
     ) -> tuple[list[AlertRecord], Outcome | Reject]:
         """Fire what fell due strictly before the event, then apply it.
 
         This is replay's step, and the worker's: after a backlog, a deadline an
         unread event would have cancelled is not raised. `now`: see the module.
+        `fire_until`: nothing due at or after it fires (live: a backdated upload
+        is still arriving).
         """
         at = to_us(event.occurred_at)
         # A stable 64-bit fingerprint of the event id (hash() is salted per process).
@@ -122,6 +124,8 @@ class Engine:
         if verdict is not None:
             return [], verdict
         limit = at if now is None else min(at, now)
+        if fire_until is not None and fire_until < limit:
+            limit = fire_until
         due = self._due
         if due and due[0][0] < limit:
             alerts = self.advance(limit, inclusive=False, raised_at=now)

@@ -17,7 +17,10 @@ once every event already in that partition with occurred_at <= T is applied.
 - Wall-clock mode (live): while a partition is behind its last stable offset
   (catching up after an outage) it fires only what its own applied events
   pass, raised at the wall-clock time; once caught up, every loop pass fires
-  what the wall clock has reached.
+  what the wall clock has reached. While a partition receives a backdated
+  upload (events sent long after they occurred), it fires only up to the
+  upload's latest occurred_at, until the upload has been quiet for a while
+  (stream/upload_hold.py): the rest of the upload may still cancel them.
 - Event-time mode: the clock follows accepted events and ticks on the
   co-partitioned clock topic. A tick names the events offset it covers
   (`{"now": ts, "events_offset": n}`: the events partition's end offset when
@@ -44,6 +47,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from custodywatch.config import ClockMode, Settings
 from custodywatch.contract.episodes import EPISODE_ADAPTER
 from custodywatch.contract.rejects import Reject, decode
+from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine, Outcome
 from custodywatch.localkafka.connection import start_or_close
@@ -51,6 +55,7 @@ from custodywatch.observer import Observer
 from custodywatch.stream.changelog import CLOCK_KEY, ensure_topics, restore_engine
 from custodywatch.stream.gauges import report_gauges
 from custodywatch.stream.ticks import Tick, parse_tick
+from custodywatch.stream.upload_hold import UploadHold
 from custodywatch.stream.writes import (
     Writes,
     dead_letter_headers,
@@ -88,6 +93,8 @@ class PartitionTask:
     """Where its episodes' summaries go (None: the producer's partitioner decides)."""
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held for a whole transaction: a revoke waits for the batch in flight."""
+    hold: UploadHold = field(default_factory=lambda: UploadHold(0, 0))
+    """Live: how far it may fire while a backdated upload arrives."""
 
 
 class Worker:
@@ -149,10 +156,11 @@ class Worker:
         """Live: wake when the next deadline falls due, not up to POLL_MS after it."""
         if self.settings.clock_mode is not ClockMode.WALL:
             return POLL_MS
-        dues = [due for t in self.tasks.values() if (due := t.engine.next_due()) is not None]
-        if not dues:
+        now = self.now_us()
+        wakes = [wake for t in self.tasks.values() if (wake := _wake_at(t, now)) is not None]
+        if not wakes:
             return POLL_MS
-        wait_ms = -(-(min(dues) - self.now_us()) // 1000)  # rounded up
+        wait_ms = -(-(min(wakes) - now) // 1000)  # rounded up
         return max(MIN_POLL_MS, min(POLL_MS, wait_ms))
 
     def _events_first(self, item: tuple[TopicPartition, list[ConsumerRecord]]) -> tuple[bool, int]:
@@ -185,7 +193,10 @@ class Worker:
         engine = await restore_engine(self.settings, self.rules, p)
         restored_s = time.monotonic() - started
         self.observer.partition_restored(restored_s)
-        self.tasks[p] = PartitionTask(p, engine, producer, episodes_partition=episodes_partition)
+        hold = UploadHold(self.settings.upload_late_us, self.settings.upload_quiet_us)
+        self.tasks[p] = PartitionTask(
+            p, engine, producer, episodes_partition=episodes_partition, hold=hold
+        )
         log.info(
             "partition claimed",
             extra={
@@ -326,9 +337,15 @@ class Worker:
         if isinstance(event, Reject):
             self._dead_letter(record, event, writes)
             return
-        live = self.settings.clock_mode is ClockMode.WALL
-        # Live: firing never passes the wall clock, and an event from the future is refused.
-        alerts, outcome = task.engine.process(event, now=self.now_us() if live else None)
+        if self.settings.clock_mode is ClockMode.WALL:
+            # Live: firing never passes the wall clock (nor a backdated upload's
+            # frontier), and an event from the future is refused.
+            now = self.now_us()
+            alerts, outcome = task.engine.process(
+                event, now=now, fire_until=task.hold.fire_limit(now)
+            )
+        else:
+            alerts, outcome = task.engine.process(event)
         if alerts:
             writes.alerts.extend(alerts)
         if isinstance(outcome, Reject):
@@ -337,6 +354,18 @@ class Worker:
             self.observer.duplicate_ignored()
         else:
             writes.processed[event.event_type] += 1
+            if self.settings.clock_mode is ClockMode.WALL:
+                self._observe_upload(task, record, to_us(event.occurred_at))
+
+    def _observe_upload(self, task: PartitionTask, record: ConsumerRecord, occurred: int) -> None:
+        hold = task.hold
+        was_holding = hold.holding(self.now_us())
+        hold.observe(occurred, record.timestamp * 1000)  # the record's timestamp: when sent
+        if not was_holding and hold.holding(self.now_us()):
+            log.info(
+                "backdated upload: firing held at its latest occurred_at until it is quiet",
+                extra={"partition": task.partition, "quiet_s": self.settings.upload_quiet_s},
+            )
 
     async def _fire_due(self, now: int) -> None:
         """Live mode: fire what the wall clock has reached, in partitions that have caught up."""
@@ -344,14 +373,15 @@ class Worker:
 
     async def _fire_due_in(self, task: PartitionTask, now: int) -> None:
         engine = task.engine
+        limit = task.hold.fire_limit(now)
         due, expiry = engine.next_due(), engine.next_expiry()
-        if (due is None or due > now) and (expiry is None or expiry > now):
+        if (due is None or due > limit) and (expiry is None or expiry > limit):
             return
         if not await self._caught_up(task):
             return  # its backlog may still cancel what is due
 
         async def work() -> None:
-            await self._send(task, Writes(task.engine.advance(now, raised_at=now)))
+            await self._send(task, Writes(task.engine.advance(limit, raised_at=now)))
 
         await self._transaction(task, work)
 
@@ -414,6 +444,14 @@ class Worker:
         self._last_state_refresh = now
         engines = [task.engine for task in self.tasks.values()]
         await report_gauges(engines, self._consumer, self.topics.events, self.observer)
+
+
+def _wake_at(task: PartitionTask, now: int) -> int | None:
+    """Live: when the partition may next have something to fire."""
+    due = task.engine.next_due()
+    if due is None or not task.hold.holding(now) or due <= task.hold.fire_limit(now):
+        return due
+    return task.hold.ends_at()  # held: nothing more fires before the hold lifts
 
 
 def _range_assignor() -> type:

@@ -137,7 +137,9 @@ def _opening(record: str, t0: datetime) -> bytes:
 async def test_live_worker_fires_on_the_wall_clock_not_on_a_future_timestamp(
     settings: Settings, workers: list[WorkerProcess], tmp_path: Path
 ) -> None:
-    live = settings.model_copy(update={"partitions": 1})  # both episodes share a partition
+    # Both episodes share a partition; A's opening is sent 48 min after it occurred (a
+    # backdated upload): a short hold (test_worker_upload.py) keeps the test's timing.
+    live = settings.model_copy(update={"partitions": 1, "upload_quiet_s": 1.0})
     await ensure_topics(live)
     start(live, workers, tmp_path, clock_mode="wall")
     now = datetime.now(UTC)

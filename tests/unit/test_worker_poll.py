@@ -14,6 +14,7 @@ from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine
 from custodywatch.localkafka import KafkaConnection
 from custodywatch.observer import NullObserver
+from custodywatch.stream.upload_hold import UploadHold
 from custodywatch.stream.worker import PartitionTask, Worker
 
 T0 = "2026-03-01T18:00:00+00:00"
@@ -45,3 +46,13 @@ def test_the_poll_ends_when_the_next_deadline_falls_due() -> None:
 def test_without_deadlines_or_in_event_time_it_waits_the_full_100_ms() -> None:
     assert worker(ClockMode.WALL, FIRST_DUE, with_child=False)._poll_ms() == 100
     assert worker(ClockMode.EVENT, FIRST_DUE - 30_500, with_child=True)._poll_ms() == 100
+
+
+def test_a_partition_held_by_an_upload_waits_for_the_hold_to_lift_not_5_ms() -> None:
+    now = FIRST_DUE + 10**6  # the first deadline is past, but the upload's frontier is not
+    w = worker(ClockMode.WALL, now, with_child=True)
+    w.tasks[0].hold = UploadHold(late_after_us=900 * 10**6, quiet_us=30 * 10**6)
+    w.tasks[0].hold.observe(FIRST_DUE - 3600 * 10**6, sent_at_us=now - 29_960_000)
+    assert w._poll_ms() == 40  # the hold lifts in 40 ms
+    w.tasks[0].hold.observe(FIRST_DUE - 3600 * 10**6, sent_at_us=now)
+    assert w._poll_ms() == 100
