@@ -9,11 +9,13 @@ page the sergeant, and retract the alert a moment later when the arrival comes.
 So an accepted event sent more than `late_after` after it occurred (the Kafka
 record's timestamp against `occurred_at`) marks its partition as receiving an
 upload. While it does, the partition fires in event time: only deadlines due at
-or before the upload's frontier (the latest `occurred_at` it has sent), because
-the events after that may still come. Once no such event has been sent for
-`quiet`, the wall clock applies again and whatever still stands fires, raised
-at that moment. A release recorded late, on its own, holds its partition for at
-most `quiet`.
+or before where the upload has got to (the `occurred_at` of its latest event),
+because the events after that may still come. Where it has got to, not the
+latest `occurred_at` ever sent: after two uploads one after the other (or two
+systems interleaved) time goes back, and the second's deadlines must wait for
+its own events. Once no such event has been sent for `quiet`, the wall clock
+applies again and whatever still stands fires, raised at that moment. A release
+recorded late, on its own, holds its partition for at most `quiet`.
 
 Pure: time is a parameter (microseconds); no Kafka, no wall clock.
 """
@@ -30,7 +32,7 @@ class UploadHold:
     quiet_us: int
     """The upload is over when no late event has been sent for this long (0: never hold)."""
     frontier_us: int | None = None
-    """The latest occurred_at of the upload's events."""
+    """Where the upload has got to: the occurred_at of its latest event."""
     last_sent_us: int | None = None
     """When the upload's latest event was sent."""
 
@@ -40,8 +42,7 @@ class UploadHold:
             return
         if self.last_sent_us is None or sent_at_us > self.last_sent_us:
             self.last_sent_us = sent_at_us
-        if self.frontier_us is None or occurred_at_us > self.frontier_us:
-            self.frontier_us = occurred_at_us
+        self.frontier_us = occurred_at_us
 
     def holding(self, now_us: int) -> bool:
         if self.last_sent_us is None or now_us - self.last_sent_us >= self.quiet_us:

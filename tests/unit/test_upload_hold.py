@@ -30,8 +30,10 @@ def test_an_upload_holds_firing_at_its_latest_occurred_at_until_quiet() -> None:
     hold = UploadHold(LATE, QUIET)
     hold.observe(NOW - 7 * 3600 * S, NOW)
     hold.observe(NOW - 6 * 3600 * S, NOW + 1 * S)
-    hold.observe(NOW - 6 * 3600 * S - 1800 * S, NOW + 2 * S)  # out of order: the frontier stays
-    assert hold.fire_limit(NOW + 3 * S) == NOW - 6 * 3600 * S
+    assert hold.fire_limit(NOW + 1 * S) == NOW - 6 * 3600 * S
+    # Back in time (a second upload after the first): its deadlines wait for its events.
+    hold.observe(NOW - 6 * 3600 * S - 1800 * S, NOW + 2 * S)
+    assert hold.fire_limit(NOW + 3 * S) == NOW - 6 * 3600 * S - 1800 * S
     assert hold.ends_at() == NOW + 2 * S + QUIET
     assert hold.holding(NOW + 2 * S + QUIET - 1)
     assert hold.fire_limit(NOW + 2 * S + QUIET) == NOW + 2 * S + QUIET  # quiet: the wall clock
