@@ -7,67 +7,25 @@ setting, as a deployment with a private CA would.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
-import socket
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from mailkit import Mailbox, smtp_server
 from notification_builders import notification
 
 from custodywatch.config import SmtpSettings
+from custodywatch.localkafka import free_port
 from custodywatch.notify.delivery import DeliveryResult
 from custodywatch.notify.email import IDEMPOTENCY_HEADER, EmailNotifier, message_id
 
 USER, PASSWORD = "custodywatch", "s3cret-Pa55word"
 FROM = "alerts@custodywatch.example.org"
 TO = "perry-barr.sergeant@police.example.org"
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps what it was sent; refuses RCPT to `refuse`."""
-
-    def __init__(self, refuse: str = "") -> None:
-        self.messages: list[tuple[Envelope, EmailMessage]] = []
-        self.logins: list[bytes] = []
-        self.refuse = refuse
-
-    async def handle_RCPT(  # noqa: N802 (the name aiosmtpd calls)
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if address == self.refuse:
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(  # noqa: N802 (the name aiosmtpd calls)
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        assert isinstance(envelope.content, bytes)
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((envelope, parsed))
-        return "250 OK"
-
-    def authenticate(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-            USER.encode(),
-            PASSWORD.encode(),
-        )
-        if ok:
-            self.logins.append(data.login)
-        return AuthResult(success=ok, handled=False)  # aiosmtpd then replies 535 itself
 
 
 @pytest.fixture(scope="module")
@@ -86,23 +44,6 @@ def server_tls(ca: trustme.CA) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
     return context
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def smtp_server(mailbox: Mailbox, **kwargs: Any) -> Iterator[int]:
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 def starttls_server(mailbox: Mailbox, ca: trustme.CA) -> Any:
@@ -133,13 +74,13 @@ def settings(port: int, cafile: Path | None, **overrides: Any) -> SmtpSettings:
 async def test_starttls_auth_and_both_parts_of_the_message(
     ca: trustme.CA, cafile: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mailbox = Mailbox()
+    mailbox = Mailbox(login=(USER, PASSWORD))
     n = notification(channel="email", address=TO, summary="Child <b>detained</b> 6h 00m")
     with starttls_server(mailbox, ca) as port, caplog.at_level(logging.DEBUG):
         result = await EmailNotifier(settings(port, cafile)).deliver(n)
     assert result == DeliveryResult.delivered()
     assert mailbox.logins == [USER.encode()]
-    ((envelope, message),) = mailbox.messages
+    ((envelope, message),) = mailbox.received
     assert envelope.mail_from == FROM and envelope.rcpt_tos == [TO]
     assert message["Subject"] == n.subject
     assert message["To"] == TO and message["From"] == FROM
@@ -160,7 +101,7 @@ async def test_starttls_auth_and_both_parts_of_the_message(
 
 
 async def test_the_message_id_is_the_same_on_a_retry(ca: trustme.CA, cafile: Path) -> None:
-    mailbox = Mailbox()
+    mailbox = Mailbox(login=(USER, PASSWORD))
     n = notification(channel="email", address=TO)
     with starttls_server(mailbox, ca) as port:
         notifier = EmailNotifier(settings(port, cafile))
@@ -168,12 +109,12 @@ async def test_the_message_id_is_the_same_on_a_retry(ca: trustme.CA, cafile: Pat
         assert await notifier.deliver(n) == DeliveryResult.delivered()
         other = notification(2, channel="email", address=TO)
         assert await notifier.deliver(other) == DeliveryResult.delivered()
-    ids = [message["Message-ID"] for _, message in mailbox.messages]
+    ids = [message["Message-ID"] for message in mailbox.messages]
     assert ids[0] == ids[1] != ids[2]
 
 
 async def test_a_wrong_password_is_retried_as_auth(ca: trustme.CA, cafile: Path) -> None:
-    mailbox = Mailbox()
+    mailbox = Mailbox(login=(USER, PASSWORD))
     with starttls_server(mailbox, ca) as port:
         notifier = EmailNotifier(settings(port, cafile, password="wrong"))
         result = await notifier.deliver(notification(channel="email", address=TO))
@@ -183,7 +124,7 @@ async def test_a_wrong_password_is_retried_as_auth(ca: trustme.CA, cafile: Path)
 
 
 async def test_an_unknown_mailbox_is_permanent(ca: trustme.CA, cafile: Path) -> None:
-    mailbox = Mailbox(refuse=TO)
+    mailbox = Mailbox(refuse=TO, login=(USER, PASSWORD))
     with starttls_server(mailbox, ca) as port:
         result = await EmailNotifier(settings(port, cafile)).deliver(
             notification(channel="email", address=TO)
@@ -192,7 +133,7 @@ async def test_an_unknown_mailbox_is_permanent(ca: trustme.CA, cafile: Path) -> 
 
 
 async def test_an_untrusted_certificate_is_not_sent_to(ca: trustme.CA) -> None:
-    mailbox = Mailbox()
+    mailbox = Mailbox(login=(USER, PASSWORD))
     with starttls_server(mailbox, ca) as port:
         result = await EmailNotifier(settings(port, None)).deliver(  # system CAs only
             notification(channel="email", address=TO)
@@ -202,7 +143,7 @@ async def test_an_untrusted_certificate_is_not_sent_to(ca: trustme.CA) -> None:
 
 
 async def test_required_starttls_is_not_skipped_when_the_server_lacks_it(cafile: Path) -> None:
-    mailbox = Mailbox()
+    mailbox = Mailbox(login=(USER, PASSWORD))
     with smtp_server(mailbox) as port:  # plain SMTP, no STARTTLS offered
         result = await EmailNotifier(settings(port, cafile, username=None, password=None)).deliver(
             notification(channel="email", address=TO)
@@ -221,7 +162,7 @@ async def test_required_starttls_is_not_skipped_when_the_server_lacks_it(cafile:
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 async def test_implicit_tls(ca: trustme.CA, cafile: Path) -> None:
-    mailbox = Mailbox()
+    mailbox = Mailbox(login=(USER, PASSWORD))
     with smtp_server(
         mailbox,
         ssl_context=server_tls(ca),

@@ -11,8 +11,6 @@ them (its longest-holds tables, in their own LA's attachment), never in a messag
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import io
 import json
 import os
@@ -29,8 +27,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from mailkit import Mailbox, smtp_server
 from sqlalchemy import func, select
 from storekit import episode, episode_bytes, iso, migrated, session_of
 from workers import Serve
@@ -38,7 +35,7 @@ from workers import Serve
 from custodywatch.config import Settings, SmtpSettings, Topics
 from custodywatch.contract.episodes import EpisodeSummary
 from custodywatch.core.clock import to_us
-from custodywatch.localkafka import KafkaConnection, free_port
+from custodywatch.localkafka import KafkaConnection
 from custodywatch.sim.force import LOCAL_AUTHORITIES
 from custodywatch.sim.routing import force_routing
 from custodywatch.store.apply import NoHooks, fold_batch
@@ -54,27 +51,11 @@ FEBRUARY = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)
 WITH_CHILDREN = sorted(LOCAL_AUTHORITIES)[:3]
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(  # noqa: N802 (the name aiosmtpd calls)
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        assert isinstance(envelope.content, bytes)
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 OK"
-
-
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, port
-    controller.stop()
+    box = Mailbox()
+    with smtp_server(box) as port:
+        yield box, port
 
 
 def partnership_address(la: str) -> str:
