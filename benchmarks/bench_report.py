@@ -16,7 +16,6 @@ lines and in the same process:
   (`replay_children`), replay them under the current rules and under the scenario,
   compare, the table and the HTML (what `custodywatch whatif` does).
 
-Replay decodes each line just before the engine applies it (`replay_order`).
 `bench_commands.py` times the commands themselves, as processes.
 
 PDF (headless Chromium over the report's HTML) is timed separately, once per

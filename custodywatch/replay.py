@@ -32,7 +32,6 @@ from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine, Outcome
 from custodywatch.core.episode import age_on
-from custodywatch.replay_order import OutOfOrderError, in_order
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,48 +186,10 @@ def replay_decoded(
     return result
 
 
-def _streamed(lines: list[bytes], result: ReplayResult) -> Iterator[tuple[int, int, CustodyEvent]]:
-    """The events of `lines` in replay order, decoded one at a time; rejects to `result`."""
-    for at, number, outcome in in_order(lines):
-        result.events += 1
-        if isinstance(outcome, Reject):
-            result.rejects.append(RejectedLine(number, outcome, lines[number - 1].rstrip(b"\r\n")))
-        else:
-            yield at, number, outcome
-
-
-def replay_streamed(
-    make_engine: Callable[[], Engine],
-    lines: Iterable[bytes],
-    until: int | None = None,
-    progress: Any = None,
-) -> tuple[Engine, ReplayResult]:
-    """A replay of `lines` by an engine `make_engine` makes, as `replay_decoded` of the
-    decoded file gives, without keeping every decoded event alive (`replay_order`).
-    Should a line's validated time not be the one its order was read from, the replay
-    starts again on a new engine from the decoded file."""
-    raw = lines if isinstance(lines, list) else list(lines)
-    engine, result = make_engine(), ReplayResult()
-    try:
-        with gc_paused():  # the engine's episodes are many acyclic objects too
-            run(
-                engine,
-                _streamed(raw, result),
-                lambda n: raw[n - 1].rstrip(b"\r\n"),
-                result,
-                until,
-                progress,
-            )
-    except OutOfOrderError:
-        engine = make_engine()
-        result = replay_decoded(engine, decode_file(raw), until, progress)
-    return engine, result
-
-
 def replay_lines(
     lines: Iterable[bytes], rules: RuleConfig, until: int | None = None, progress: Any = None
 ) -> ReplayResult:
-    return replay_streamed(lambda: Engine(rules), lines, until, progress)[1]
+    return replay_decoded(Engine(rules), decode_file(lines), until, progress)
 
 
 def replay_summaries(
@@ -236,7 +197,8 @@ def replay_summaries(
 ) -> tuple[ReplayResult, list[EpisodeSummary]]:
     """Replay, then the final summary of every episode (open ones as of the end),
     sorted by custody_record_id: what the compacted episodes topic would hold."""
-    engine, result = replay_streamed(lambda: Engine(rules, keep_ended=True), lines, until, progress)
+    engine = Engine(rules, keep_ended=True)
+    result = replay_decoded(engine, decode_file(lines), until, progress)
     rids = sorted({*engine.episodes, *engine.ended})
     with gc_paused():
         return result, engine.episode_summaries(rids, as_of=result.end)
