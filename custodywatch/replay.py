@@ -197,8 +197,15 @@ def replay_summaries(
 ) -> tuple[ReplayResult, list[EpisodeSummary]]:
     """Replay, then the final summary of every episode (open ones as of the end),
     sorted by custody_record_id: what the compacted episodes topic would hold."""
+    return summaries_of(decode_file(lines), rules, until, progress)
+
+
+def summaries_of(
+    decoded: Decoded, rules: RuleConfig, until: int | None = None, progress: Any = None
+) -> tuple[ReplayResult, list[EpisodeSummary]]:
+    """`replay_summaries` of a file already decoded."""
     engine = Engine(rules, keep_ended=True)
-    result = replay_decoded(engine, decode_file(lines), until, progress)
+    result = replay_decoded(engine, decoded, until, progress)
     rids = sorted({*engine.episodes, *engine.ended})
     with gc_paused():
         return result, engine.episode_summaries(rids, as_of=result.end)

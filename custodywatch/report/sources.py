@@ -20,7 +20,7 @@ from custodywatch.contract.alerts import ALERT_ADAPTER, AlertRecord
 from custodywatch.contract.episodes import EPISODE_ADAPTER, EpisodeSummary
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
-from custodywatch.replay import Decoded, gc_paused, replay_alerted, replay_summaries
+from custodywatch.replay import Decoded, decode_file, gc_paused, replay_alerted, summaries_of
 from custodywatch.replay_children import decode_children
 from custodywatch.report.rebuild import rebuilt_events
 from custodywatch.report.whatif import Run
@@ -61,11 +61,13 @@ def alerts_from(path: Path, lines: Iterable[bytes]) -> list[AlertRecord]:
 
 
 def summaries_from_events(
-    lines: Iterable[bytes], rules: RuleConfig
+    lines: Iterable[bytes] | Decoded, rules: RuleConfig
 ) -> tuple[list[EpisodeSummary], list[AlertRecord]]:
-    """Replay an events file and return its episode summaries and standing alerts."""
+    """Replay an events file (its lines, or the file decoded) and return its episode
+    summaries and standing alerts."""
     with gc_paused():  # the decoded events live until the summaries are made
-        result, summaries = replay_summaries(lines, rules)
+        decoded = lines if isinstance(lines, Decoded) else decode_file(lines)
+        result, summaries = summaries_of(decoded, rules)
         return summaries, list(result.alerts)
 
 
