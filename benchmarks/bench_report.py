@@ -12,9 +12,11 @@ lines and in the same process:
 - replay only: `replay_lines` (decode, sort, the engine): the baseline;
 - report: replay into episode summaries, the report engine, HTML and the CSV zip
   (what `custodywatch report --events` does, without writing the file);
-- what-if, per scenario: decode once, replay the events of the episodes that may be
-  a child's under the current rules and under the scenario, compare, the table and
-  the HTML (what `custodywatch whatif` does).
+- what-if, per scenario: validate the lines of the episodes that may be a child's
+  (`replay_children`), replay them under the current rules and under the scenario,
+  compare, the table and the HTML (what `custodywatch whatif` does).
+
+`bench_commands.py` times the commands themselves, as processes.
 
 PDF (headless Chromium over the report's HTML) is timed separately, once per
 repeat, unless --no-pdf. Figures are medians with the range (min-max) over the

@@ -197,8 +197,15 @@ def replay_summaries(
 ) -> tuple[ReplayResult, list[EpisodeSummary]]:
     """Replay, then the final summary of every episode (open ones as of the end),
     sorted by custody_record_id: what the compacted episodes topic would hold."""
+    return summaries_of(decode_file(lines), rules, until, progress)
+
+
+def summaries_of(
+    decoded: Decoded, rules: RuleConfig, until: int | None = None, progress: Any = None
+) -> tuple[ReplayResult, list[EpisodeSummary]]:
+    """`replay_summaries` of a file already decoded."""
     engine = Engine(rules, keep_ended=True)
-    result = replay_decoded(engine, decode_file(lines), until, progress)
+    result = replay_decoded(engine, decoded, until, progress)
     rids = sorted({*engine.episodes, *engine.ended})
     with gc_paused():
         return result, engine.episode_summaries(rids, as_of=result.end)
@@ -215,7 +222,7 @@ def replay_alerted(
     return result, engine.episode_summaries(rids, as_of=result.end)
 
 
-def _may_be_a_child(event: CustodyEvent, juvenile_age: int) -> bool:
+def may_be_a_child(event: CustodyEvent, juvenile_age: int) -> bool:
     """False only for an event that cannot make its episode a child's under rules whose
     `juvenile_age` is at most `juvenile_age`, whatever their time zones."""
     if event.event_type == "age_established":
@@ -241,7 +248,7 @@ def children_only(decoded: Decoded, juvenile_age: int) -> tuple[Decoded, int | N
     records = {
         event.custody_record_id
         for _, _, event in decoded.events
-        if _may_be_a_child(event, juvenile_age)
+        if may_be_a_child(event, juvenile_age)
     }
     kept = [item for item in decoded.events if item[2].custody_record_id in records]
     end = decoded.events[-1][0] if decoded.events else None

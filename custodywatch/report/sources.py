@@ -20,14 +20,8 @@ from custodywatch.contract.alerts import ALERT_ADAPTER, AlertRecord
 from custodywatch.contract.episodes import EPISODE_ADAPTER, EpisodeSummary
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
-from custodywatch.replay import (
-    Decoded,
-    children_only,
-    decode_file,
-    gc_paused,
-    replay_alerted,
-    replay_summaries,
-)
+from custodywatch.replay import Decoded, decode_file, gc_paused, replay_alerted, summaries_of
+from custodywatch.replay_children import decode_children
 from custodywatch.report.rebuild import rebuilt_events
 from custodywatch.report.whatif import Run
 
@@ -67,26 +61,27 @@ def alerts_from(path: Path, lines: Iterable[bytes]) -> list[AlertRecord]:
 
 
 def summaries_from_events(
-    lines: Iterable[bytes], rules: RuleConfig
+    lines: Iterable[bytes] | Decoded, rules: RuleConfig
 ) -> tuple[list[EpisodeSummary], list[AlertRecord]]:
-    """Replay an events file and return its episode summaries and standing alerts."""
+    """Replay an events file (its lines, or the file decoded) and return its episode
+    summaries and standing alerts."""
     with gc_paused():  # the decoded events live until the summaries are made
-        result, summaries = replay_summaries(lines, rules)
+        decoded = lines if isinstance(lines, Decoded) else decode_file(lines)
+        result, summaries = summaries_of(decoded, rules)
         return summaries, list(result.alerts)
 
 
 def runs_from_events(
-    lines: Iterable[bytes], rule_sets: Sequence[RuleConfig], progress: Callable[[str], None]
+    lines: Sequence[bytes], rule_sets: Sequence[RuleConfig], progress: Callable[[str], None]
 ) -> list[Run]:
     """Decode an events file once and replay it under each rule set (what-if).
 
     Each run keeps its standing alerts and the summaries of their episodes only."""
     with gc_paused():  # the decoded events live through every run
-        progress("decoding the events")
-        decoded = decode_file(lines)
+        progress("decoding the events of the episodes that may be a child's")
         oldest = max(rules.juvenile_age for rules in rule_sets)
-        children, end = children_only(decoded, oldest)
-        progress(f"{len(children.events):,} of {len(decoded.events):,} events may be a child's")
+        children, end = decode_children(lines, oldest)
+        progress(f"{len(children.events):,} events may be a child's, of {children.count:,} lines")
         return _replay_each(children, rule_sets, progress, end)
 
 
