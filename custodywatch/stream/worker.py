@@ -126,24 +126,49 @@ class Worker:
         self._consumer = consumer
         await start_or_close(consumer)
         consumer.subscribe([self.topics.events, self.topics.clock], listener=_Rebalance(self))
+        # One batch in flight per partition, none waiting for another: while one partition's
+        # transaction waits on the broker, the next partition's batch runs on the CPU.
+        inflight: dict[int, asyncio.Task[None]] = {}
         try:
             while not stop.is_set():
-                batches = await consumer.getmany(
-                    timeout_ms=self._poll_ms(), max_records=MAX_RECORDS
-                )
-                by_partition: dict[int, list[tuple[TopicPartition, list[ConsumerRecord]]]] = {}
-                # Events before ticks: a tick is checked against the events applied.
-                for tp, records in sorted(batches.items(), key=self._events_first):
-                    by_partition.setdefault(tp.partition, []).append((tp, records))
-                # Partitions are independent: their transactions overlap (one round trip
-                # each at a time instead of one after another).
-                await asyncio.gather(*(self._process_partition(b) for b in by_partition.values()))
-                if self.settings.clock_mode is ClockMode.WALL:
-                    await self._fire_due(self.now_us())
+                _reap(inflight)
+                await self._poll(consumer, inflight)
                 await self._refresh_state()
         finally:
+            # Let the batches in flight commit (or fail) before the partitions are let go.
+            await asyncio.gather(*inflight.values(), return_exceptions=True)
             await self._release(list(self.tasks))
             await consumer.stop()
+
+    async def _poll(
+        self, consumer: AIOKafkaConsumer, inflight: dict[int, asyncio.Task[None]]
+    ) -> None:
+        """Fetch for the partitions with no batch in flight and start each one's next batch."""
+        if inflight:
+            free = [tp for tp in consumer.assignment() if tp.partition not in inflight]
+            # Without waiting: a partition in flight may be done before new records come.
+            batches = (
+                await consumer.getmany(*free, timeout_ms=0, max_records=MAX_RECORDS) if free else {}
+            )
+        else:
+            batches = await consumer.getmany(timeout_ms=self._poll_ms(), max_records=MAX_RECORDS)
+        by_partition: dict[int, list[tuple[TopicPartition, list[ConsumerRecord]]]] = {}
+        # Events before ticks: a tick is checked against the events applied.
+        for tp, records in sorted(batches.items(), key=self._events_first):
+            by_partition.setdefault(tp.partition, []).append((tp, records))
+        if self.settings.clock_mode is ClockMode.WALL:
+            now = self.now_us()
+            for p, task in self.tasks.items():
+                if p not in inflight and p not in by_partition and _due(task.engine, now):
+                    by_partition[p] = []  # nothing new, but the wall clock reached a deadline
+        for p, partition_batches in by_partition.items():
+            inflight[p] = asyncio.create_task(self._process_partition(p, partition_batches))
+        if inflight and not batches:
+            await asyncio.wait(
+                inflight.values(),
+                timeout=self._poll_ms() / 1000,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
 
     def _poll_ms(self) -> int:
         """Live: wake when the next deadline falls due, not up to POLL_MS after it."""
@@ -210,10 +235,13 @@ class Worker:
     # --- processing ----------------------------------------------------------------
 
     async def _process_partition(
-        self, batches: list[tuple[TopicPartition, list[ConsumerRecord]]]
+        self, partition: int, batches: list[tuple[TopicPartition, list[ConsumerRecord]]]
     ) -> None:
         for tp, records in batches:
             await self._process_batch(tp, records)
+        task = self.tasks.get(partition)
+        if task is not None and self.settings.clock_mode is ClockMode.WALL:
+            await self._fire_due_in(task, self.now_us())
 
     async def _process_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         consumer = self._consumer
@@ -338,14 +366,8 @@ class Worker:
         else:
             writes.processed[event.event_type] += 1
 
-    async def _fire_due(self, now: int) -> None:
-        """Live mode: fire what the wall clock has reached, in partitions that have caught up."""
-        await asyncio.gather(*(self._fire_due_in(task, now) for task in list(self.tasks.values())))
-
     async def _fire_due_in(self, task: PartitionTask, now: int) -> None:
-        engine = task.engine
-        due, expiry = engine.next_due(), engine.next_expiry()
-        if (due is None or due > now) and (expiry is None or expiry > now):
+        if not _due(task.engine, now):
             return
         if not await self._caught_up(task):
             return  # its backlog may still cancel what is due
@@ -414,6 +436,20 @@ class Worker:
         self._last_state_refresh = now
         engines = [task.engine for task in self.tasks.values()]
         await report_gauges(engines, self._consumer, self.topics.events, self.observer)
+
+
+def _due(engine: Engine, now: int) -> bool:
+    """Live: the wall clock has reached a deadline or an ended episode's expiry."""
+    due, expiry = engine.next_due(), engine.next_expiry()
+    return (due is not None and due <= now) or (expiry is not None and expiry <= now)
+
+
+def _reap(inflight: dict[int, asyncio.Task[None]]) -> None:
+    """Forget the partitions' batches that are done; a bug in one stops the worker."""
+    for p, batch in list(inflight.items()):
+        if batch.done():
+            del inflight[p]
+            batch.result()
 
 
 def _range_assignor() -> type:
