@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from custodywatch import core_build
 from custodywatch.config import Settings
 from custodywatch.core.config import RuleConfig
-from custodywatch.lifecycle.policy import EscalationPolicy
-from custodywatch.lifecycle.routing import Routing
 from custodywatch.metrics import PrometheusObserver, serve_metrics
 from custodywatch.stream.worker import Worker
+
+if TYPE_CHECKING:  # serve's only: the worker starts without importing them
+    from custodywatch.lifecycle.policy import EscalationPolicy
+    from custodywatch.lifecycle.routing import Routing
 
 log = logging.getLogger("custodywatch")
 
