@@ -187,10 +187,15 @@ class Worker:
         await start_or_close(producer)  # init_transactions fences any zombie with this id
         # Summaries are keyed like the events, so they go to the events' partition when
         # the topics are co-partitioned: no pure-Python murmur2 per summary (~10 us).
-        # (The producer needs the episodes topic's metadata for its first send anyway.)
+        # The metadata of every topic it writes, now: else the first transaction waits for it.
         consumer = self._consumer
         events = None if consumer is None else consumer.partitions_for_topic(self.topics.events)
-        episodes = await producer.partitions_for(self.topics.episodes)
+        episodes, _, _ = await asyncio.gather(
+            *(
+                producer.partitions_for(t)
+                for t in (self.topics.episodes, self.topics.alerts, self.topics.state)
+            )
+        )
         episodes_partition = p if events is not None and len(episodes) == len(events) else None
         started = time.monotonic()
         engine = await restore_engine(self.settings, self.rules, p)
