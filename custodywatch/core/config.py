@@ -10,6 +10,7 @@ from datetime import time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from custodywatch.contract.events import ArrestBasis
@@ -160,8 +161,6 @@ def rules_from_mapping(data: object) -> RuleConfig:
 
 
 def rules_from_yaml(text: str) -> RuleConfig:
-    import yaml  # here: the worker with the default rules starts without it
-
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
