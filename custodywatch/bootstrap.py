@@ -22,8 +22,10 @@ if TYPE_CHECKING:  # serve's only: the worker starts without importing them
 log = logging.getLogger("custodywatch")
 
 
-async def run_worker(settings: Settings, rules: RuleConfig) -> None:
-    """Run until SIGTERM or SIGINT; /metrics is served while it runs."""
+async def run_worker(settings: Settings, rules: RuleConfig, member: str | None = None) -> None:
+    """Run until SIGTERM or SIGINT; /metrics is served while it runs.
+
+    `member`: which of `worker --processes N` this is ("2 of 4"), for the log."""
     registry = CollectorRegistry()
     # process_start_time_seconds and friends: the dashboard counts restarts from it.
     ProcessCollector(registry=registry)
@@ -38,7 +40,8 @@ async def run_worker(settings: Settings, rules: RuleConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info(
-        "worker starting: group %s, clock %s, bootstrap %s, core %s",
+        "worker %sstarting: group %s, clock %s, bootstrap %s, core %s",
+        "" if member is None else f"{member} ",
         settings.group_id,
         settings.clock_mode.value,
         settings.kafka.bootstrap_servers,

@@ -13,13 +13,13 @@ import argparse
 import os
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
 from pydantic import ValidationError
 
-from custodywatch.argtypes import port, positive_float, timestamp
+from custodywatch.argtypes import port, positive_count, positive_float, timestamp
 from custodywatch.config import Settings
 from custodywatch.contract.alerts import AlertRecord
 from custodywatch.core.clock import to_us
@@ -182,8 +182,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
         args, clock_mode=args.clock_mode, rules_path=args.rules, group_id=args.group_id
     )
     rules = load_rules(settings.rules_path)  # a bad file exits 2 before anything starts
-    run_async(run_worker(settings, rules))
-    return 0
+    if args.processes == 1:
+        run_async(run_worker(settings, rules))
+        return 0
+    from custodywatch.stream.members import run_members
+
+    def member(index: int) -> int:
+        port = settings.metrics_port  # member i serves /metrics on the port + i (0: any)
+        own = settings.model_copy(update={"metrics_port": port + index if port else port})
+
+        def run() -> int:
+            run_async(run_worker(own, rules, member=f"{index + 1} of {args.processes}"))
+            return 0
+
+        return guarded(args, run)
+
+    return run_members(args.processes, member)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -270,6 +284,13 @@ def _add_worker_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
     worker.add_argument("--rules", type=Path, help="rules YAML (default: built-in defaults)")
     worker.add_argument("--group-id", help="consumer group (default: custodywatch)")
+    worker.add_argument(
+        "--processes",
+        type=positive_count,
+        default=1,
+        help="worker processes, members of one consumer group (default 1; at most one per "
+        "partition does work)",
+    )
     worker.set_defaults(handler=cmd_worker)
 
 
@@ -398,9 +419,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(words[0] if words[:1] == ["worker"] else None)
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> int:
         _configure_logging(args)
         code: int = args.handler(args)
+        return code
+
+    return guarded(args, run)
+
+
+def guarded(args: argparse.Namespace, run: Callable[[], int]) -> int:
+    """`run()`'s exit code; a known failure becomes one line on stderr and its code."""
+    try:
+        code = run()
     except UsageError as exc:
         print(f"custodywatch: {exc}", file=sys.stderr)
         return USAGE_ERROR
