@@ -49,7 +49,12 @@ from custodywatch.core.config import RuleConfig
 from custodywatch.localkafka.connection import start_or_close
 from custodywatch.observer import Observer
 from custodywatch.stream import live
-from custodywatch.stream.changelog import ensure_topics, restore_engine
+from custodywatch.stream.changelog import (
+    empty_changelogs,
+    ensure_topics,
+    new_engine,
+    restore_engine,
+)
 from custodywatch.stream.gauges import report_gauges
 from custodywatch.stream.partition import PartitionTask, apply_events, flush
 from custodywatch.stream.ticks import apply_ticks, parse_tick, ticks_due
@@ -96,7 +101,6 @@ class Worker:
     # --- the loop --------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        await ensure_topics(self.settings)
         consumer = AIOKafkaConsumer(
             **self.settings.kafka.client_kwargs(),
             group_id=self.settings.group_id,
@@ -109,7 +113,15 @@ class Worker:
             partition_assignment_strategy=(_range_assignor(),),
         )
         self._consumer = consumer
-        await start_or_close(consumer)
+        # Both connect to the broker: concurrently. The consumer subscribes once topics exist.
+        created, started = await asyncio.gather(
+            ensure_topics(self.settings), start_or_close(consumer), return_exceptions=True
+        )
+        if isinstance(started, BaseException):
+            raise started
+        if isinstance(created, BaseException):
+            await consumer.stop()
+            raise created
         consumer.subscribe([self.topics.events, self.topics.clock], listener=_Rebalance(self))
         # One batch in flight per partition, none waiting for another: while one partition's
         # transaction waits on the broker, the next partition's batch runs on the CPU.
@@ -172,10 +184,15 @@ class Worker:
 
     async def _claim(self, partitions: Iterable[int]) -> None:
         async with self._claiming:
+            new = [p for p in partitions if p not in self.tasks]
+            consumer = self._consumer
+            empty = set()
+            if new and consumer is not None:  # a new group's changelogs: nothing to restore
+                empty = await empty_changelogs(consumer, self.topics.state, new)
             # Concurrently: each claim is a producer start and a changelog read.
-            await asyncio.gather(*(self._claim_one(p) for p in partitions if p not in self.tasks))
+            await asyncio.gather(*(self._claim_one(p, restore=p not in empty) for p in new))
 
-    async def _claim_one(self, p: int) -> None:
+    async def _claim_one(self, p: int, restore: bool) -> None:
         producer = AIOKafkaProducer(
             **self.settings.kafka.client_kwargs(),
             transactional_id=f"{self.settings.group_id}/{self.topics.events}/{p}",
@@ -198,7 +215,10 @@ class Worker:
         )
         episodes_partition = p if events is not None and len(episodes) == len(events) else None
         started = time.monotonic()
-        engine = await restore_engine(self.settings, self.rules, p)
+        if restore:
+            engine = await restore_engine(self.settings, self.rules, p)
+        else:
+            engine = new_engine(self.settings, self.rules)
         restored_s = time.monotonic() - started
         self.observer.partition_restored(restored_s)
         self.tasks[p] = PartitionTask(p, engine, producer, episodes_partition=episodes_partition)
