@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Literal
 
-import orjson
 from pydantic import ConfigDict, TypeAdapter
 
 EPISODE_SCHEMA_VERSION = 1
@@ -120,9 +119,3 @@ class EpisodeSummary:
 
 
 EPISODE_ADAPTER: TypeAdapter[EpisodeSummary] = TypeAdapter(EpisodeSummary)
-
-
-def episode_json(summary: EpisodeSummary) -> bytes:
-    """The summary as published: the same bytes as `EPISODE_ADAPTER.dump_json` (tested),
-    written by orjson straight from the dataclass, without pydantic's serializer."""
-    return orjson.dumps(summary)

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from custodywatch.config import Topics
-from custodywatch.contract.episodes import episode_json
+from custodywatch.contract.episodes import EPISODE_ADAPTER
 from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.engine import Engine, Outcome
 from custodywatch.observer import Observer
@@ -119,7 +119,7 @@ async def flush(
         )
     engine = task.engine
     summaries = [
-        (s.custody_record_id.encode(), episode_json(s))
+        (s.custody_record_id.encode(), EPISODE_ADAPTER.dump_json(s))
         for s in engine.episode_summaries(engine.dirty, as_of)
     ]
     if task.episodes_partition is None:

@@ -9,13 +9,7 @@ import jsonschema
 import pytest
 from builders import Episode, When
 
-from custodywatch.contract.episodes import (
-    EPISODE_ADAPTER,
-    EpisodeSummary,
-    LaRequest,
-    LaResponse,
-    episode_json,
-)
+from custodywatch.contract.episodes import EPISODE_ADAPTER, EpisodeSummary, LaRequest, LaResponse
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig, rules_from_mapping
 from custodywatch.core.episode_summary import age_band
@@ -378,28 +372,3 @@ def test_summaries_validate_against_the_published_schema() -> None:
         assert (
             EPISODE_ADAPTER.validate_json(json.dumps(record)) == found[record["custody_record_id"]]
         )
-
-
-def test_the_worker_publishes_the_same_bytes_as_the_pydantic_encoding() -> None:
-    """`episode_json` (orjson, straight from the dataclass) is the published encoding."""
-    rich = child(sex="männlich", looked_after_child=True, t0="2026-03-01T18:00:00+00:00")
-    rich.at("+20m", "appropriate_adult_requested").at("+1h", "appropriate_adult_arrived")
-    rich.at("+3h", "detention_reviewed").at("+4h", "charged").at("+4h5m", "bail_refused")
-    rich.at("+5h", "la_accommodation_requested")
-    rich.at("+5h1m", "detention_extended", new_limit_hours=36)
-    rich.at(
-        "+5h30m",
-        "la_accommodation_response",
-        outcome="refused",
-        reason='no bed "tonight" \u2013 \u00e9',
-    )
-    rich.at("+6h", "transfer_impracticable_certified")
-    rich.at("+7h", "transferred_to_suite", to_suite_id="oldbury").at("+20h", "released")
-    adult = Episode("CR2", t0="2026-03-01T19:00:00+00:00", dob="1990-01-01")
-    still_open = child("CR3", t0="2026-03-01T20:00:00+00:00")
-    appears = Episode("CR4", t0="2026-03-01T21:00:00+00:00", appears_under_18=True)
-    found = summaries(rich, adult, still_open, appears, until="+1d")
-    assert found["CR1"].la_responses[0].reason is not None
-    assert found["CR1"].extensions and found["CR1"].nights and found["CR3"].next_deadline
-    for summary in found.values():
-        assert episode_json(summary) == EPISODE_ADAPTER.dump_json(summary)
