@@ -133,9 +133,12 @@ class Worker:
                 await self._refresh_state()
         finally:
             # Let the batches in flight commit (or fail) before the partitions are let go.
-            await asyncio.gather(*inflight.values(), return_exceptions=True)
+            last = await asyncio.gather(*inflight.values(), return_exceptions=True)
             await self._release(list(self.tasks))
             await consumer.stop()
+        for outcome in last:  # stopped cleanly: a bug in a last batch is still raised
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _poll(
         self, consumer: AIOKafkaConsumer, inflight: dict[int, asyncio.Task[None]]
