@@ -1,7 +1,8 @@
 """The streaming worker on a real broker, beside raw consume and a peer (Quix Streams).
 
     .venv/bin/python benchmarks/bench_stream.py [--events 70000] [--partitions 4] [--rounds 3]
-        [--down 600] [--backlog 100000] [--before GIT_REF] [--skip-live] [--skip-throughput]
+        [--down 600] [--backlog 100000] [--before GIT_REF] [--processes 2] [--skip-live]
+        [--skip-throughput]
 
 Starts ONE local Kafka broker (or uses CUSTODYWATCH_KAFKA_BOOTSTRAP, plaintext: the
 peer connects with a bare address) and publishes about --events simulated events.
@@ -11,7 +12,9 @@ process, as in production; its alerts must equal replay's), and the same six-hou
 job in Quix Streams 3.28 at-least-once, in its own virtualenv under build/
 (stream/peer.py). Rates from process start and after ready (worker: every partition
 claimed; Quix: its first event processed), start-up to the first batch committed;
-with --before, the worker of an older commit too, in the same rounds (before/after).
+with --before, the worker of an older commit too, in the same rounds (before/after);
+with --processes N (default 2), `worker --processes N` too. Every "worker" row is
+the single process; the `--processes N` rows say so.
 Then live mode once (stream/live.py): alert latency, and SIGKILL with a --down
 seconds outage during which --backlog events are produced: time until caught up,
 false and missing alerts against replay.
@@ -69,7 +72,9 @@ async def bench(kafka: KafkaConnection, args: argparse.Namespace, logs: Path) ->
         publish_rate = len(records) / await publish(settings, records)
         last_at = max(at for at, _, _ in records)
         before = checkout(args.before) if args.before else None
-        result = await rounds(settings, kafka, lines, last_at, args.rounds, logs, before)
+        result = await rounds(
+            settings, kafka, lines, last_at, args.rounds, logs, before, args.processes
+        )
     live_result: LiveResult | None = None
     if not args.skip_live:
         live_result = await live(run_settings(kafka, "live", args.partitions), args, logs)
@@ -109,6 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--before", metavar="GIT_REF", help="also run the worker of this commit, in the same rounds"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="also run `worker --processes N` in the same rounds (1: only the single process)",
     )
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")

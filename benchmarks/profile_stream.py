@@ -66,10 +66,10 @@ async def run(kafka: KafkaConnection, events: int, partitions: int, spy: Path | 
         sampler = subprocess.Popen([*argv, str(os.getpid())], stdout=subprocess.DEVNULL)  # noqa: ASYNC220
         await asyncio.sleep(1.0)  # attached
     async with Offsets(settings) as offsets:
-        cpu = time.process_time()
+        cpu, wall = time.process_time(), time.monotonic()
         task = asyncio.create_task(worker.run(stop))
         await offsets.wait_caught_up(settings.topics.events, within_s=600, poll_s=0.05)
-        cpu = time.process_time() - cpu
+        cpu, wall = time.process_time() - cpu, time.monotonic() - wall
         if sampler is not None:
             sampler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
             sampler.wait(timeout=60)
@@ -77,7 +77,9 @@ async def run(kafka: KafkaConnection, events: int, partitions: int, spy: Path | 
         await task
     print(
         f"{len(records):,} events; CPU of this process while the worker ran: "
-        f"{cpu / len(records) * 1e6:.0f} us/event"
+        f"{cpu / len(records) * 1e6:.0f} us/event; {len(records) / wall:,.0f} events/s from "
+        f"start (start-up included), {cpu / wall:.0%} of a core; load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
 
 

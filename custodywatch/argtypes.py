@@ -46,6 +46,14 @@ def count(text: str) -> int:
     return value
 
 
+def positive_count(text: str) -> int:
+    """A whole number, 1 or more, or a usage error."""
+    value = _number(text, int, "a whole number")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    return value
+
+
 def fraction(text: str) -> float:
     """A rate in [0, 1), or a usage error."""
     value = _number(text, float, "a number")

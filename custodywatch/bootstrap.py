@@ -5,22 +5,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from custodywatch import core_build
 from custodywatch.config import Settings
 from custodywatch.core.config import RuleConfig
-from custodywatch.lifecycle.policy import EscalationPolicy
-from custodywatch.lifecycle.routing import Routing
 from custodywatch.metrics import PrometheusObserver, serve_metrics
 from custodywatch.stream.worker import Worker
+
+if TYPE_CHECKING:  # serve's only: the worker starts without importing them
+    from custodywatch.lifecycle.policy import EscalationPolicy
+    from custodywatch.lifecycle.routing import Routing
 
 log = logging.getLogger("custodywatch")
 
 
-async def run_worker(settings: Settings, rules: RuleConfig) -> None:
-    """Run until SIGTERM or SIGINT; /metrics is served while it runs."""
+async def run_worker(settings: Settings, rules: RuleConfig, member: str | None = None) -> None:
+    """Run until SIGTERM or SIGINT; /metrics is served while it runs.
+
+    `member`: which of `worker --processes N` this is ("2 of 4"), for the log."""
     registry = CollectorRegistry()
     # process_start_time_seconds and friends: the dashboard counts restarts from it.
     ProcessCollector(registry=registry)
@@ -35,7 +40,8 @@ async def run_worker(settings: Settings, rules: RuleConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info(
-        "worker starting: group %s, clock %s, bootstrap %s, core %s",
+        "worker %sstarting: group %s, clock %s, bootstrap %s, core %s",
+        "" if member is None else f"{member} ",
         settings.group_id,
         settings.clock_mode.value,
         settings.kafka.bootstrap_servers,

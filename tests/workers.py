@@ -30,7 +30,9 @@ from custodywatch.stream.publisher import send_ticks
 class WorkerProcess:
     """`custodywatch worker` as a real OS process, so it can be SIGKILLed."""
 
-    def __init__(self, settings: Settings, log: Path, clock_mode: str = "event") -> None:
+    def __init__(
+        self, settings: Settings, log: Path, clock_mode: str = "event", processes: int = 1
+    ) -> None:
         self.metrics_port = free_port()
         mine = settings.model_copy(update={"metrics_port": self.metrics_port})
         # Only these settings' Kafka variables: an outer SASL or CA setting would not fit.
@@ -38,7 +40,10 @@ class WorkerProcess:
         env = {**outer, **mine.to_env()}
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "custodywatch.cli", "worker", "--clock-mode", clock_mode],
+            [
+                *(sys.executable, "-m", "custodywatch.cli", "worker", "--clock-mode", clock_mode),
+                *(("--processes", str(processes)) if processes > 1 else ()),
+            ],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -59,9 +64,14 @@ class WorkerProcess:
 
 
 def start(
-    settings: Settings, workers: list[WorkerProcess], tmp_path: Path, clock_mode: str = "event"
+    settings: Settings,
+    workers: list[WorkerProcess],
+    tmp_path: Path,
+    clock_mode: str = "event",
+    processes: int = 1,
 ) -> WorkerProcess:
-    worker = WorkerProcess(settings, tmp_path / f"worker-{len(workers)}.log", clock_mode)
+    log = tmp_path / f"worker-{len(workers)}.log"
+    worker = WorkerProcess(settings, log, clock_mode, processes)
     workers.append(worker)
     return worker
 

@@ -141,11 +141,15 @@ class Process:
 class WorkerProcess(Process):
     """`python -m custodywatch.cli worker` as a real OS process, so it can be SIGKILLed."""
 
-    def __init__(self, settings: Settings, mode: ClockMode, log: Path, root: Path = ROOT) -> None:
+    def __init__(
+        self, settings: Settings, mode: ClockMode, log: Path, root: Path = ROOT, processes: int = 1
+    ) -> None:
         env = {**os.environ, **settings.model_copy(update={"metrics_port": free_port()}).to_env()}
         if root != ROOT:  # another checkout's package first on the path
             env["PYTHONPATH"] = str(root)
         argv = [sys.executable, "-m", "custodywatch.cli", "worker", "--clock-mode", mode.value]
+        if processes > 1:
+            argv += ["--processes", str(processes)]
         super().__init__(argv, env, log, cwd=root)
         self.partitions = settings.partitions
 

@@ -144,8 +144,18 @@ async def baseline_rate(settings: Settings, expected: int) -> float:
         await consumer.stop()
 
 
+def _cpu_ticks(pid: int) -> int:
+    """User + system clock ticks of a process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
 class CpuMeter:
-    """CPU seconds of one process and busy share of the machine, from /proc (Linux)."""
+    """CPU seconds of one process (with its running children: `worker --processes N`) and
+    busy share of the machine, from /proc (Linux)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -155,8 +165,8 @@ class CpuMeter:
     def sample(self) -> tuple[float, float, float]:
         """(process CPU s, machine busy CPU s, machine total CPU s); NaN without /proc."""
         try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            process = (int(fields[11]) + int(fields[12])) / self.tick
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+            process = sum(_cpu_ticks(pid) for pid in (self.pid, *map(int, children))) / self.tick
             ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
         except (OSError, ValueError, IndexError):
             return (math.nan, math.nan, math.nan)

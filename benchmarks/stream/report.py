@@ -55,13 +55,13 @@ def throughput_rows(t: Table, r: Rounds, publish_rate: float) -> None:
     t.row("events published (producer, acks=all)", f"{publish_rate:,.0f} events/s")
     t.row("raw aiokafka consume + json.loads", f"{spread(r.baseline)} events/s")
     t.row(
-        "worker, event time, after partitions claimed",
+        "worker, one process, event time, after claimed",
         f"{spread(worker_ready)} events/s = {median(worker_ready) / base:.3f} of raw",
         ">= Quix after ready",
         median(worker_ready) >= median(quix_ready),
     )
     t.row(
-        "worker, from process start",
+        "worker, one process, from process start",
         f"{spread(worker_start)} events/s = {median(worker_start) / base:.3f} of raw",
         ">= Quix from start",
         median(worker_start) >= median(quix_start),
@@ -75,7 +75,7 @@ def throughput_rows(t: Table, r: Rounds, publish_rate: float) -> None:
         f"{spread(quix_start)} events/s = {median(quix_start) / base:.3f} of raw",
     )
     t.row(
-        "worker / Quix: after ready, from start",
+        "worker (one process) / Quix: after ready, start",
         f"{median(worker_ready) / median(quix_ready):.2f}x, "
         f"{median(worker_start) / median(quix_start):.2f}x",
     )
@@ -97,6 +97,8 @@ def throughput_rows(t: Table, r: Rounds, publish_rate: float) -> None:
             f"{median(worker_ready) / median(old_ready):.2f}x, "
             f"{median(worker_start) / median(old_start):.2f}x",
         )
+    if r.multi:
+        multi_rows(t, r, base, median(quix_ready), median(quix_start))
     first = [w.first_s for w in r.worker]
     t.row(
         "worker start-up to first batch committed",
@@ -130,6 +132,42 @@ def throughput_rows(t: Table, r: Rounds, publish_rate: float) -> None:
         f"{' / '.join(f'{w.alerts:,}' for w in r.worker)} vs {r.replay_alerts:,}",
         "identical",
         identical,
+    )
+
+
+def multi_rows(t: Table, r: Rounds, base: float, quix_ready: float, quix_start: float) -> None:
+    """`worker --processes N`: N processes, one consumer group, in the same rounds."""
+    n = f"--processes {r.processes}"
+    ready = [w.rate for w in r.multi]
+    start = [w.rate_with_startup for w in r.multi]
+    t.row(
+        f"worker {n}, after partitions claimed",
+        f"{spread(ready)} events/s = {median(ready) / base:.3f} of raw",
+        ">= Quix after ready",
+        median(ready) >= quix_ready,
+    )
+    t.row(
+        f"worker {n}, from process start",
+        f"{spread(start)} events/s = {median(start) / base:.3f} of raw",
+        ">= Quix from start",
+        median(start) >= quix_start,
+    )
+    t.row(
+        f"worker {n} / Quix: after ready, from start",
+        f"{median(ready) / quix_ready:.2f}x, {median(start) / quix_start:.2f}x",
+    )
+    t.row(
+        f"worker {n}: first batch / all claimed / CPU",
+        f"{spread([w.first_s for w in r.multi], '.2f')} s / "
+        f"{spread([w.claimed_s for w in r.multi], '.2f')} s / "
+        f"{spread([w.worker_cpu * 100 for w in r.multi])}% of a core, "
+        f"{spread([w.cpu_per_event_us for w in r.multi])} us per event",
+    )
+    t.row(
+        f"worker {n} alerts vs replay (every round)",
+        f"{' / '.join(f'{w.alerts:,}' for w in r.multi)} vs {r.replay_alerts:,}",
+        "identical",
+        all(w.identical for w in r.multi),
     )
 
 

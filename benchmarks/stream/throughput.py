@@ -56,6 +56,9 @@ class Rounds:
     worker: list[WorkerRun] = field(default_factory=list)
     before: list[WorkerRun] = field(default_factory=list)
     """The worker at --before, when given."""
+    processes: int = 1
+    multi: list[WorkerRun] = field(default_factory=list)
+    """`worker --processes N`, when N > 1."""
     peer: list[PeerRun] = field(default_factory=list)
 
 
@@ -66,10 +69,11 @@ async def worker_run(
     expected: Counter[str],
     log: Path,
     root: Path = ROOT,
+    processes: int = 1,
 ) -> WorkerRun:
     await ensure_topics(settings)
     async with Offsets(settings) as offsets:
-        worker = WorkerProcess(settings, ClockMode.EVENT, log, root)
+        worker = WorkerProcess(settings, ClockMode.EVENT, log, root, processes)
         first = asyncio.create_task(offsets.wait_first_commit(settings.topics.events))
         claimed = await worker.wait_claimed()
         cpu = CpuMeter(worker.proc.pid)
@@ -97,8 +101,10 @@ async def worker_run(
         alerts=sum(published.values()),
         identical=published == expected,
     )
+    label = "" if root == ROOT else " before"
+    label += f" --processes {processes}" if processes > 1 else ""
     say(
-        f"  worker{'' if root == ROOT else ' before'}: {run.rate:,.0f} events/s after claimed, {run.rate_with_startup:,.0f} from "
+        f"  worker{label}: {run.rate:,.0f} events/s after claimed, {run.rate_with_startup:,.0f} from "
         f"start, first batch at {run.first_s:.2f} s, {run.cpu_per_event_us:.0f} us CPU/event, "
         f"{run.alerts:,} alerts "
         f"({'identical to' if run.identical else 'DIFFERENT from'} replay)"
@@ -114,10 +120,11 @@ async def rounds(
     count: int,
     logs: Path,
     before: Path | None = None,
+    processes: int = 1,
 ) -> Rounds:
     result = replay_lines(lines, RuleConfig(), until=last_at)
     expected = Counter(json.dumps(a.to_dict(), sort_keys=True) for a in result.history)
-    out = Rounds(len(lines), sum(expected.values()))
+    out = Rounds(len(lines), sum(expected.values()), processes=processes)
     for i in range(count):
         say(f"round {i + 1} of {count} (machine load: {os.getloadavg()[0]:.1f})")
         settings = fresh_group(base, kafka)
@@ -140,7 +147,16 @@ async def rounds(
                 run = await worker_run(settings, len(lines), last_at, expected, log, before)
                 out.before.append(run)
 
-        steps = [baseline, worker, peer, old]
+        async def multi(i: int = i) -> None:
+            if processes > 1:
+                settings = fresh_group(base, kafka)
+                log = logs / f"worker-processes-{i}.log"
+                run = await worker_run(
+                    settings, len(lines), last_at, expected, log, ROOT, processes
+                )
+                out.multi.append(run)
+
+        steps = [baseline, worker, peer, old, multi]
         for step in steps if i % 2 == 0 else reversed(steps):
             await step()
     return out

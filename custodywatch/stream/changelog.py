@@ -8,6 +8,7 @@ tombstone), and the partition's event-time clock under a reserved key.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -53,12 +54,7 @@ async def restore_engine(settings: Settings, rules: RuleConfig, partition: int) 
                     latest[record.key.decode()] = record.value
     finally:
         await consumer.stop()
-    engine = Engine(
-        rules,
-        closed_retention_us=settings.closed_retention_us,
-        future_skew_us=settings.future_skew_us,
-        keep_ended=True,  # each ended episode's final summary is published once
-    )
+    engine = new_engine(settings, rules)
     clock = latest.pop(CLOCK_KEY, None)
     for rid, value in latest.items():
         engine.restore_episode(rid, None if value is None else decode_state(value))
@@ -66,6 +62,29 @@ async def restore_engine(settings: Settings, rules: RuleConfig, partition: int) 
         engine.clock = int(decode_state(clock)["clock"])
     engine.dirty.clear()
     return engine
+
+
+def new_engine(settings: Settings, rules: RuleConfig) -> Engine:
+    """A partition's engine with nothing restored (its changelog is empty)."""
+    return Engine(
+        rules,
+        closed_retention_us=settings.closed_retention_us,
+        future_skew_us=settings.future_skew_us,
+        keep_ended=True,  # each ended episode's final summary is published once
+    )
+
+
+async def empty_changelogs(
+    consumer: AIOKafkaConsumer, topic: str, partitions: Iterable[int]
+) -> set[int]:
+    """Which of `partitions` have nothing in the changelog `topic`: one request for all,
+    through a consumer that is already connected (no restore consumer to start for them)."""
+    tps = [TopicPartition(topic, p) for p in partitions]
+    if not tps:
+        return set()
+    begin = await consumer.beginning_offsets(tps)
+    end = await consumer.end_offsets(tps)
+    return {tp.partition for tp in tps if end[tp] <= begin[tp]}
 
 
 async def ensure_topics(settings: Settings) -> None:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
 from aiokafka.structs import ConsumerRecord
 
+from custodywatch.contract.alerts import AlertRecord
 from custodywatch.core.clock import to_us
+from custodywatch.core.engine import Engine
 
 log = logging.getLogger("custodywatch.worker")
 
@@ -46,3 +49,22 @@ def parse_tick(record: ConsumerRecord) -> Tick:
             exc,
         )
         return Tick(record.offset, None, 0)
+
+
+def ticks_due(ticks: deque[Tick], position: int | None) -> bool:
+    """Whether the first waiting tick's events are all consumed (`position`: the events
+    partition's; None when it is no longer assigned)."""
+    return bool(ticks) and position is not None and ticks[0].events_offset <= position
+
+
+def apply_ticks(
+    ticks: deque[Tick], engine: Engine, position: int, alerts: list[AlertRecord]
+) -> int | None:
+    """Apply, in order, the ticks whose events are all applied; the clock offset to commit."""
+    clock_next = None
+    while ticks and ticks[0].events_offset <= position:
+        tick = ticks.popleft()
+        if tick.now is not None:
+            alerts.extend(engine.advance(tick.now, inclusive=True))
+        clock_next = tick.offset + 1
+    return clock_next

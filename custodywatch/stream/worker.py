@@ -18,8 +18,8 @@ once every event already in that partition with occurred_at <= T is applied.
   (catching up after an outage) it fires only what its own applied events
   pass, raised at the wall-clock time; once caught up, every loop pass fires
   what the wall clock has reached. While a partition receives a backdated
-  upload (events sent long after they occurred), it fires only up to the
-  upload's latest occurred_at, until the upload has been quiet for a while
+  upload (events sent long after they occurred), it fires only up to where the
+  upload has got to, until the upload has been quiet for a while
   (stream/upload_hold.py): the rest of the upload may still cancel them.
 - Event-time mode: the clock follows accepted events and ticks on the
   co-partitioned clock topic. A tick names the events offset it covers
@@ -27,7 +27,12 @@ once every event already in that partition with occurred_at <= T is applied.
   the tick was sent), and is applied only once the partition has consumed up
   to that offset, so it can never overtake the events it follows.
 
-See docs/architecture.md for why this is not faust's exactly_once mode.
+Each partition has at most one batch in flight and no partition waits for
+another: the loop fetches only for the partitions with none in flight, so while
+one partition's transaction waits on the broker the next one's batch uses the
+CPU. This module is the loop, the claims and the transactions; `partition.py`
+what a batch does, `ticks.py` the event-time clock, `live.py` the wall-clock
+firing rule. See docs/architecture.md for why this is not faust's exactly_once mode.
 """
 
 from __future__ import annotations
@@ -36,65 +41,45 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from custodywatch.config import ClockMode, Settings
-from custodywatch.contract.episodes import EPISODE_ADAPTER
-from custodywatch.contract.rejects import Reject, decode
-from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
-from custodywatch.core.engine import Engine, Outcome
 from custodywatch.localkafka.connection import start_or_close
 from custodywatch.observer import Observer
-from custodywatch.stream.changelog import CLOCK_KEY, ensure_topics, restore_engine
-from custodywatch.stream.gauges import report_gauges
-from custodywatch.stream.ticks import Tick, parse_tick
-from custodywatch.stream.upload_hold import UploadHold
-from custodywatch.stream.writes import (
-    Writes,
-    dead_letter_headers,
-    encode_state,
-    send_alerts,
-    send_to_partition,
+from custodywatch.stream import live
+from custodywatch.stream.changelog import (
+    empty_changelogs,
+    ensure_topics,
+    new_engine,
+    restore_engine,
 )
+from custodywatch.stream.gauges import report_gauges
+from custodywatch.stream.partition import PartitionTask, apply_events, flush
+from custodywatch.stream.ticks import apply_ticks, parse_tick, ticks_due
+from custodywatch.stream.upload_hold import UploadHold
+from custodywatch.stream.writes import Writes
 
 log = logging.getLogger("custodywatch.worker")
 
 STATE_REFRESH_S = 2.0
 MAX_RECORDS = 2_000
-"""Records per poll, all partitions together: a partition's share is one transaction."""
-POLL_MS = 100
-MIN_POLL_MS = 5
-"""Live: a poll waits until the next deadline is due, within these bounds."""
+"""Records per poll, all free partitions together: a partition's share is one transaction."""
+FIRST_RECORDS = 200
+"""Records per poll until the first transaction commits: at start-up the first batches
+of every partition share the one thread, so 2,000 each would put the first commit about
+half a second later."""
+
+Batches = list[tuple[TopicPartition, list[ConsumerRecord]]]
+"""One partition's records of one poll: its events first, then its clock ticks."""
 
 
 def wall_clock_us() -> int:
     return time.time_ns() // 1000
-
-
-@dataclass
-class PartitionTask:
-    """One partition's engine and the producer whose transactions cover it."""
-
-    partition: int
-    engine: Engine
-    producer: AIOKafkaProducer
-    ticks: deque[Tick] = field(default_factory=deque)
-    """Event time: ticks read but not yet applied (their events are still to come)."""
-    clock_flushed: int = -1
-    """The engine clock last written to the changelog."""
-    episodes_partition: int | None = None
-    """Where its episodes' summaries go (None: the producer's partitioner decides)."""
-    busy: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """Held for a whole transaction: a revoke waits for the batch in flight."""
-    hold: UploadHold = field(default_factory=lambda: UploadHold(0, 0))
-    """Live: how far it may fire while a backdated upload arrives."""
 
 
 class Worker:
@@ -110,15 +95,16 @@ class Worker:
         self.observer = observer
         self.now_us = now_us
         self.topics = settings.topics
+        self.live = settings.clock_mode is ClockMode.WALL
         self.tasks: dict[int, PartitionTask] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._claiming = asyncio.Lock()
         self._last_state_refresh = 0.0
+        self._max_records = FIRST_RECORDS
 
-    # --- lifecycle -------------------------------------------------------------
+    # --- the loop --------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        await ensure_topics(self.settings)
         consumer = AIOKafkaConsumer(
             **self.settings.kafka.client_kwargs(),
             group_id=self.settings.group_id,
@@ -131,48 +117,93 @@ class Worker:
             partition_assignment_strategy=(_range_assignor(),),
         )
         self._consumer = consumer
-        await start_or_close(consumer)
+        # Both connect to the broker: concurrently. The consumer subscribes once topics exist.
+        created, started = await asyncio.gather(
+            ensure_topics(self.settings), start_or_close(consumer), return_exceptions=True
+        )
+        if isinstance(started, BaseException):
+            raise started
+        if isinstance(created, BaseException):
+            await consumer.stop()
+            raise created
         consumer.subscribe([self.topics.events, self.topics.clock], listener=_Rebalance(self))
+        # One batch in flight per partition, none waiting for another: while one partition's
+        # transaction waits on the broker, the next partition's batch runs on the CPU.
+        inflight: dict[int, asyncio.Task[None]] = {}
         try:
             while not stop.is_set():
-                batches = await consumer.getmany(
-                    timeout_ms=self._poll_ms(), max_records=MAX_RECORDS
-                )
-                by_partition: dict[int, list[tuple[TopicPartition, list[ConsumerRecord]]]] = {}
-                # Events before ticks: a tick is checked against the events applied.
-                for tp, records in sorted(batches.items(), key=self._events_first):
-                    by_partition.setdefault(tp.partition, []).append((tp, records))
-                # Partitions are independent: their transactions overlap (one round trip
-                # each at a time instead of one after another).
-                await asyncio.gather(*(self._process_partition(b) for b in by_partition.values()))
-                if self.settings.clock_mode is ClockMode.WALL:
-                    await self._fire_due(self.now_us())
+                _reap(inflight)
+                await self._poll(consumer, inflight)
                 await self._refresh_state()
         finally:
+            # Let the batches in flight commit (or fail) before the partitions are let go.
+            last = await asyncio.gather(*inflight.values(), return_exceptions=True)
             await self._release(list(self.tasks))
             await consumer.stop()
+        for outcome in last:  # stopped cleanly: a bug in a last batch is still raised
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _poll(
+        self, consumer: AIOKafkaConsumer, inflight: dict[int, asyncio.Task[None]]
+    ) -> None:
+        """Fetch for the partitions with no batch in flight and start each one's next batch."""
+        if inflight:
+            free = [tp for tp in consumer.assignment() if tp.partition not in inflight]
+            # Without waiting: a partition in flight may be done before new records come.
+            batches = (
+                await consumer.getmany(*free, timeout_ms=0, max_records=self._max_records)
+                if free
+                else {}
+            )
+        else:
+            batches = await consumer.getmany(
+                timeout_ms=self._poll_ms(), max_records=self._max_records
+            )
+        by_partition: dict[int, Batches] = {}
+        # Events before ticks: a tick is checked against the events applied.
+        for tp, records in sorted(batches.items(), key=self._events_first):
+            by_partition.setdefault(tp.partition, []).append((tp, records))
+        if self.live:
+            now = self.now_us()
+            for p, task in self.tasks.items():
+                if (
+                    p not in inflight
+                    and p not in by_partition
+                    and live.due(task.engine, live.fire_limit(task, now))
+                ):
+                    by_partition[p] = []  # nothing new, but the wall clock reached a deadline
+        for p, partition_batches in by_partition.items():
+            inflight[p] = asyncio.create_task(self._process_partition(p, partition_batches))
+        if inflight and not batches:
+            await asyncio.wait(
+                inflight.values(),
+                timeout=self._poll_ms() / 1000,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
 
     def _poll_ms(self) -> int:
-        """Live: wake when the next deadline falls due, not up to POLL_MS after it."""
-        if self.settings.clock_mode is not ClockMode.WALL:
-            return POLL_MS
-        now = self.now_us()
-        wakes = [wake for t in self.tasks.values() if (wake := _wake_at(t, now)) is not None]
-        if not wakes:
-            return POLL_MS
-        wait_ms = -(-(min(wakes) - now) // 1000)  # rounded up
-        return max(MIN_POLL_MS, min(POLL_MS, wait_ms))
+        if not self.live:
+            return live.POLL_MS
+        return live.poll_ms(self.tasks.values(), self.now_us())
 
     def _events_first(self, item: tuple[TopicPartition, list[ConsumerRecord]]) -> tuple[bool, int]:
         tp = item[0]
         return tp.topic != self.topics.events, tp.partition
 
+    # --- partitions claimed and let go ------------------------------------------
+
     async def _claim(self, partitions: Iterable[int]) -> None:
         async with self._claiming:
+            new = [p for p in partitions if p not in self.tasks]
+            consumer = self._consumer
+            empty = set()
+            if new and consumer is not None:  # a new group's changelogs: nothing to restore
+                empty = await empty_changelogs(consumer, self.topics.state, new)
             # Concurrently: each claim is a producer start and a changelog read.
-            await asyncio.gather(*(self._claim_one(p) for p in partitions if p not in self.tasks))
+            await asyncio.gather(*(self._claim_one(p, restore=p not in empty) for p in new))
 
-    async def _claim_one(self, p: int) -> None:
+    async def _claim_one(self, p: int, restore: bool) -> None:
         producer = AIOKafkaProducer(
             **self.settings.kafka.client_kwargs(),
             transactional_id=f"{self.settings.group_id}/{self.topics.events}/{p}",
@@ -184,13 +215,21 @@ class Worker:
         await start_or_close(producer)  # init_transactions fences any zombie with this id
         # Summaries are keyed like the events, so they go to the events' partition when
         # the topics are co-partitioned: no pure-Python murmur2 per summary (~10 us).
-        # (The producer needs the episodes topic's metadata for its first send anyway.)
+        # The metadata of every topic it writes, now: else the first transaction waits for it.
         consumer = self._consumer
         events = None if consumer is None else consumer.partitions_for_topic(self.topics.events)
-        episodes = await producer.partitions_for(self.topics.episodes)
+        episodes, _, _ = await asyncio.gather(
+            *(
+                producer.partitions_for(t)
+                for t in (self.topics.episodes, self.topics.alerts, self.topics.state)
+            )
+        )
         episodes_partition = p if events is not None and len(episodes) == len(events) else None
         started = time.monotonic()
-        engine = await restore_engine(self.settings, self.rules, p)
+        if restore:
+            engine = await restore_engine(self.settings, self.rules, p)
+        else:
+            engine = new_engine(self.settings, self.rules)
         restored_s = time.monotonic() - started
         self.observer.partition_restored(restored_s)
         hold = UploadHold(self.settings.upload_late_us, self.settings.upload_quiet_us)
@@ -218,13 +257,14 @@ class Worker:
                         del self.tasks[p]
                         await task.producer.stop()
 
-    # --- processing ----------------------------------------------------------------
+    # --- one partition's batch, in one transaction -------------------------------
 
-    async def _process_partition(
-        self, batches: list[tuple[TopicPartition, list[ConsumerRecord]]]
-    ) -> None:
+    async def _process_partition(self, partition: int, batches: Batches) -> None:
         for tp, records in batches:
             await self._process_batch(tp, records)
+        task = self.tasks.get(partition)
+        if task is not None and self.live:
+            await self._fire_due(task, self.now_us())
 
     async def _process_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         consumer = self._consumer
@@ -235,10 +275,10 @@ class Worker:
         await self._claim([tp.partition])
         task = self.tasks[tp.partition]
         is_events = tp.topic == self.topics.events
-        event_time = self.settings.clock_mode is ClockMode.EVENT
+        event_time = not self.live
         if not is_events and event_time:
             task.ticks.extend(parse_tick(record) for record in records)
-            if not await self._ticks_ready(task):
+            if not ticks_due(task.ticks, await self._events_position(task)):
                 return  # they wait for their events; their offsets stay uncommitted
 
         async def work() -> None:
@@ -246,16 +286,18 @@ class Worker:
             writes = Writes()
             if is_events:
                 # The whole batch through the engine first, then its writes in one go.
-                for record in records:
-                    self._on_event(task, record, writes)
+                now = self.now_us() if self.live else None
+                apply_events(task, records, writes, self.observer, now)
                 offsets[tp] = records[-1].offset + 1
             elif not event_time:
                 offsets[tp] = records[-1].offset + 1  # live mode follows the wall clock
             if event_time:
-                clock_next = await self._apply_ticks(task, writes)
-                if clock_next is not None:
-                    offsets[TopicPartition(self.topics.clock, task.partition)] = clock_next
-            await self._send(task, writes)
+                position = await self._events_position(task)
+                if position is not None:
+                    clock_next = apply_ticks(task.ticks, task.engine, position, writes.alerts)
+                    if clock_next is not None:
+                        offsets[TopicPartition(self.topics.clock, task.partition)] = clock_next
+            await self._flush(task, writes)
             await task.producer.send_offsets_to_transaction(offsets, self.settings.group_id)
 
         await self._transaction(task, work)
@@ -267,33 +309,23 @@ class Worker:
             return None
         return int(await consumer.position(tp))
 
-    async def _ticks_ready(self, task: PartitionTask) -> bool:
-        position = await self._events_position(task)
-        return bool(task.ticks) and position is not None and task.ticks[0].events_offset <= position
+    async def _fire_due(self, task: PartitionTask, now: int) -> None:
+        """Live mode: fire what the wall clock has reached, once the partition has caught up."""
+        limit = live.fire_limit(task, now)
+        if not live.due(task.engine, limit):
+            return
+        events = TopicPartition(self.topics.events, task.partition)
+        if not await live.caught_up(self._consumer, events):
+            return  # its backlog may still cancel what is due
 
-    async def _apply_ticks(self, task: PartitionTask, writes: Writes) -> int | None:
-        """Apply, in order, the ticks whose events are all applied; the clock offset to commit."""
-        position = await self._events_position(task)
-        if position is None:
-            return None
-        clock_next = None
-        while task.ticks and task.ticks[0].events_offset <= position:
-            tick = task.ticks.popleft()
-            if tick.now is not None:
-                writes.alerts.extend(task.engine.advance(tick.now, inclusive=True))
-            clock_next = tick.offset + 1
-        return clock_next
+        async def work() -> None:
+            await self._flush(task, Writes(task.engine.advance(limit, raised_at=now)))
 
-    async def _caught_up(self, task: PartitionTask) -> bool:
-        """True when the partition has applied everything committed to it so far."""
-        consumer = self._consumer
-        tp = TopicPartition(self.topics.events, task.partition)
-        if consumer is None or tp not in consumer.assignment():
-            return False
-        end = consumer.last_stable_offset(tp)  # read_committed cannot read past it
-        if end is None or end < 0:
-            end = consumer.highwater(tp)
-        return end is not None and await consumer.position(tp) >= end
+        await self._transaction(task, work)
+
+    async def _flush(self, task: PartitionTask, writes: Writes) -> None:
+        as_of = self.now_us() if self.live else task.engine.clock
+        await flush(task, writes, self.topics, self.observer, as_of)
 
     async def _transaction(self, task: PartitionTask, work: Callable[[], Awaitable[None]]) -> None:
         """Run work in the partition's transaction; if it fails, forget what it did.
@@ -308,6 +340,7 @@ class Worker:
             try:
                 async with task.producer.transaction():
                     await work()
+                self._max_records = MAX_RECORDS
             except KafkaError as exc:
                 log.warning(
                     "transaction failed; rewinding to the committed offset",
@@ -331,112 +364,6 @@ class Worker:
                 else:
                     consumer.seek(tp, committed)
 
-    def _on_event(self, task: PartitionTask, record: ConsumerRecord, writes: Writes) -> None:
-        raw: bytes = record.value or b""
-        event = decode(raw)
-        if isinstance(event, Reject):
-            self._dead_letter(record, event, writes)
-            return
-        if self.settings.clock_mode is ClockMode.WALL:
-            # Live: firing never passes the wall clock (nor a backdated upload's
-            # frontier), and an event from the future is refused.
-            now = self.now_us()
-            alerts, outcome = task.engine.process(
-                event, now=now, fire_until=task.hold.fire_limit(now)
-            )
-        else:
-            alerts, outcome = task.engine.process(event)
-        if alerts:
-            writes.alerts.extend(alerts)
-        if isinstance(outcome, Reject):
-            self._dead_letter(record, outcome, writes)
-        elif outcome is Outcome.DUPLICATE:
-            self.observer.duplicate_ignored()
-        else:
-            writes.processed[event.event_type] += 1
-            if self.settings.clock_mode is ClockMode.WALL:
-                self._observe_upload(task, record, to_us(event.occurred_at))
-
-    def _observe_upload(self, task: PartitionTask, record: ConsumerRecord, occurred: int) -> None:
-        hold = task.hold
-        was_holding = hold.holding(self.now_us())
-        hold.observe(occurred, record.timestamp * 1000)  # the record's timestamp: when sent
-        if not was_holding and hold.holding(self.now_us()):
-            log.info(
-                "backdated upload: firing held at its latest occurred_at until it is quiet",
-                extra={"partition": task.partition, "quiet_s": self.settings.upload_quiet_s},
-            )
-
-    async def _fire_due(self, now: int) -> None:
-        """Live mode: fire what the wall clock has reached, in partitions that have caught up."""
-        await asyncio.gather(*(self._fire_due_in(task, now) for task in list(self.tasks.values())))
-
-    async def _fire_due_in(self, task: PartitionTask, now: int) -> None:
-        engine = task.engine
-        limit = task.hold.fire_limit(now)
-        due, expiry = engine.next_due(), engine.next_expiry()
-        if (due is None or due > limit) and (expiry is None or expiry > limit):
-            return
-        if not await self._caught_up(task):
-            return  # its backlog may still cancel what is due
-
-        async def work() -> None:
-            await self._send(task, Writes(task.engine.advance(limit, raised_at=now)))
-
-        await self._transaction(task, work)
-
-    def _dead_letter(self, record: ConsumerRecord, reject: Reject, writes: Writes) -> None:
-        writes.dead_letters.append((record, reject))
-        self.observer.event_rejected(reject.reason.value)
-        log.info(
-            "dead letter",
-            extra={
-                "reason": reject.reason.value,
-                "source_partition": record.partition,
-                "source_offset": record.offset,
-                "custody_record_id": (record.key or b"").decode("utf-8", "replace"),
-            },
-        )
-
-    async def _send(self, task: PartitionTask, writes: Writes) -> None:
-        """Everything the transaction writes: alerts, dead letters, changed episodes, clock."""
-        for event_type, count in writes.processed.items():
-            self.observer.event_processed(event_type, count)
-        producer = task.producer
-        await send_alerts(producer, self.topics.alerts, writes.alerts, self.observer)
-        for record, reject in writes.dead_letters:
-            await producer.send(
-                self.topics.dead_letter,
-                key=record.key,
-                value=record.value,
-                headers=dead_letter_headers(record, reject),
-            )
-        engine = task.engine
-        live = self.settings.clock_mode is ClockMode.WALL
-        as_of = self.now_us() if live else engine.clock
-        summaries = [
-            (s.custody_record_id.encode(), EPISODE_ADAPTER.dump_json(s))
-            for s in engine.episode_summaries(engine.dirty, as_of)
-        ]
-        if task.episodes_partition is None:
-            for key, value in summaries:
-                await producer.send(self.topics.episodes, key=key, value=value)
-        else:
-            await send_to_partition(
-                producer, self.topics.episodes, task.episodes_partition, summaries
-            )
-        # The changelog: the partition clock (too_old needs it after a restart), then
-        # each changed episode once, however many of its events the batch held.
-        states: list[tuple[bytes, bytes | None]] = []
-        if engine.clock != task.clock_flushed:
-            states.append((CLOCK_KEY.encode(), encode_state({"clock": engine.clock})))
-            task.clock_flushed = engine.clock
-        states.extend(
-            (rid.encode(), encode_state(engine.episode_state(rid))) for rid in engine.dirty
-        )
-        await send_to_partition(producer, self.topics.state, task.partition, states)
-        engine.dirty.clear()
-
     async def _refresh_state(self) -> None:
         now = time.monotonic()
         if now - self._last_state_refresh < STATE_REFRESH_S:
@@ -446,12 +373,12 @@ class Worker:
         await report_gauges(engines, self._consumer, self.topics.events, self.observer)
 
 
-def _wake_at(task: PartitionTask, now: int) -> int | None:
-    """Live: when the partition may next have something to fire."""
-    due = task.engine.next_due()
-    if due is None or not task.hold.holding(now) or due <= task.hold.fire_limit(now):
-        return due
-    return task.hold.ends_at()  # held: nothing more fires before the hold lifts
+def _reap(inflight: dict[int, asyncio.Task[None]]) -> None:
+    """Forget the partitions' batches that are done; a bug in one stops the worker."""
+    for p, batch in list(inflight.items()):
+        if batch.done():
+            del inflight[p]
+            batch.result()
 
 
 def _range_assignor() -> type:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from workers import (
     WorkerProcess,
     committed_total,
@@ -75,6 +76,62 @@ async def test_two_workers_with_a_rebalance_in_the_middle(
     assert duplicated(records) == []
     second.log.flush()
     assert b"claimed" in (tmp_path / "worker-1.log").read_bytes(), "second worker took partitions"
+
+
+async def test_worker_processes_share_the_partitions_and_die_with_their_parent(
+    settings: Settings, long_stream: list[bytes], workers: list[WorkerProcess], tmp_path: Path
+) -> None:
+    """`worker --processes 2`: one group of two members; SIGKILL of the parent kills both
+    (no orphan consumes on), and a restart then loses and duplicates nothing."""
+    await ensure_topics(settings)
+    await publish_lines(settings, long_stream)
+    first = start(settings, workers, tmp_path, processes=2)
+    await wait_for_progress(settings, at_least=1)
+    children = children_of(first.proc.pid)
+    assert len(children) == 2, children
+    first.kill()
+    for child in children:
+        for _ in range(200):
+            if not alive(child):
+                break
+            await asyncio.sleep(0.05)
+        assert not alive(child), f"member {child} outlived its parent"
+    done = await committed_total(settings)
+    assert 0 < done < len(long_stream), "the kill must land mid-stream"
+    second = start(settings, workers, tmp_path, processes=2)
+    assert await group_members(settings, wanted=2) == 2
+    records = await finish(settings, long_stream)
+    expected, _ = expected_outcomes(long_stream)
+    assert outcomes(records) == expected
+    assert duplicated(records) == []
+    second.proc.terminate()
+    assert second.proc.wait(timeout=40) == 0
+    log = (tmp_path / "worker-1.log").read_text()
+    assert "worker 1 of 2 starting" in log and "worker 2 of 2 starting" in log
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+async def group_members(settings: Settings, wanted: int, within_s: float = 60) -> int:
+    """The members of the worker's group once it has `wanted` (or after `within_s`)."""
+    admin = AIOKafkaAdminClient(**settings.kafka.client_kwargs())
+    await admin.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + within_s
+        while True:
+            (response,) = await admin.describe_consumer_groups([settings.group_id])
+            members = len(response.groups[0][5])
+            if members >= wanted or asyncio.get_running_loop().time() > deadline:
+                return members
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
 
 
 async def test_malformed_and_orphan_messages_go_to_the_dead_letter_topic(

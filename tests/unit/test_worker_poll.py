@@ -14,8 +14,9 @@ from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine
 from custodywatch.localkafka import KafkaConnection
 from custodywatch.observer import NullObserver
+from custodywatch.stream.partition import PartitionTask
 from custodywatch.stream.upload_hold import UploadHold
-from custodywatch.stream.worker import PartitionTask, Worker
+from custodywatch.stream.worker import Worker
 
 T0 = "2026-03-01T18:00:00+00:00"
 FIRST_DUE = to_us(Episode("CR1", T0).t0) + 3600 * 10**6  # a child's first deadline: T0 + 1 h
