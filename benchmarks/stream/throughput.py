@@ -39,6 +39,9 @@ class WorkerRun:
     """Process start to every partition claimed."""
     first_s: float
     """Process start to its first batch committed (an empty changelog)."""
+    applied_s: float | None
+    """Process start to its first events applied, from its log (None: a worker that
+    does not log it, e.g. an older revision)."""
     worker_cpu: float
     machine_busy: float
     cpu_per_event_us: float
@@ -75,12 +78,17 @@ async def worker_run(
     async with Offsets(settings) as offsets:
         worker = WorkerProcess(settings, ClockMode.EVENT, log, root, processes)
         first = asyncio.create_task(offsets.wait_first_commit(settings.topics.events))
+        # Only this revision's worker logs it.
+        applied = (
+            asyncio.create_task(worker.wait_for(b"first events applied")) if root == ROOT else None
+        )
         claimed = await worker.wait_claimed()
         cpu = CpuMeter(worker.proc.pid)
         done = await offsets.wait_caught_up(
             settings.topics.events, within_s=max(120.0, events / 500), poll_s=0.02
         )
         first_at = await first
+        applied_at = None if applied is None else await applied
         worker_cpu, machine_busy = cpu.since_start(done - claimed)
         cpu_total_s = cpu.sample()[0]
         await send_ticks(settings, last_at)  # fire the rest, to compare with replay
@@ -95,6 +103,7 @@ async def worker_run(
         rate_with_startup=events / (done - worker.started),
         claimed_s=claimed - worker.started,
         first_s=first_at - worker.started,
+        applied_s=None if applied_at is None else applied_at - worker.started,
         worker_cpu=worker_cpu,
         machine_busy=machine_busy,
         cpu_per_event_us=cpu_total_s / events * 1e6,
