@@ -11,7 +11,8 @@ to a temporary file first (not timed). `--other DIR`: a checkout of another revi
 measured), whose commands are timed in the same run, interleaved with these, and whose
 outputs are compared with these byte for byte. Baselines from the same run: a process
 that only `json.loads` every line of the file (the floor of any reader of it) and one
-that only imports the command line.
+that only imports the command line. The report runs with `--jobs 1` (one process) and
+`--jobs 2` (two worker processes), whose outputs are compared byte for byte too.
 
 The report's time of making is fixed (`report/cli.py`'s `datetime.now`) so that outputs
 can be compared; nothing else differs from the installed `custodywatch` script. Figures
@@ -84,10 +85,10 @@ def commands(
         ("import the command line only", ["-c", "import custodywatch.cli"], None),
     ]
     for fmt in ("html", "csv", *(("pdf",) if pdf else ())):
-        target = out / f"report.{fmt}"
-        made.append(
-            (f"report --format {fmt}", [*report, "--format", fmt, "--out", str(target)], target)
-        )
+        for jobs in (1, 2):
+            target = out / f"report-{jobs}.{fmt}"
+            argv = [*report, "--format", fmt, "--out", str(target), "--jobs", str(jobs)]
+            made.append((f"report --format {fmt} --jobs {jobs}", argv, target))
     for n, scenario in enumerate(scenarios):
         target = out / f"whatif-{n}.txt"
         argv = [*py, "whatif", str(events), "--set", scenario, "--out", str(target)]
@@ -151,6 +152,10 @@ def main() -> None:
         walls, cpus = [s[0] for s in taken], [s[1] for s in taken]
         peak = max(s[2] for s in taken)
         print(f"{name:<52} {rev:<5} wall {fmt(walls)}   user+sys {fmt(cpus)}   {peak:4d} MB")
+    for (name, rev), data in outputs.items():
+        if "--jobs 2" in name:
+            same = data == outputs[name.replace("--jobs 2", "--jobs 1"), rev]
+            print(f"{name} ({rev}): output {'identical' if same else 'DIFFERS'} to --jobs 1")
     if "other" in revisions:
         for (name, rev), data in outputs.items():
             if rev == "this":

@@ -11,7 +11,9 @@
   a report or a what-if into bytes; `render_pdf` runs headless Chromium.
 - Sources (`sources`, `store_source`) read JSONL files or the store and replay
   events (once decoded, under several rule sets for a what-if; from the store, the
-  events rebuilt from each episode's summary); `cli` is `custodywatch report` and `custodywatch whatif`.
+  events rebuilt from each episode's summary); `shares` and `parallel` replay an events
+  file in forked worker processes, one share of the episodes each (`report --jobs N`);
+  `cli` is `custodywatch report` and `custodywatch whatif`.
 
 Only the pseudonymous `person_ref` identifies a child in any table.
 """
