@@ -32,6 +32,12 @@ def test_iso_round_trips_through_fromisoformat(moment: datetime) -> None:
     assert datetime.fromisoformat(text) == moment
 
 
+@given(moments)
+def test_iso_is_datetimes_own_text(moment: datetime) -> None:
+    # iso formats by integer arithmetic (it is called for every time in every summary).
+    assert iso(to_us(moment)) == moment.replace(tzinfo=None).isoformat() + "Z"
+
+
 @pytest.mark.parametrize(
     ("us", "text"),
     [
