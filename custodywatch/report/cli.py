@@ -1,5 +1,5 @@
-"""`custodywatch report`: a safeguarding report for a period, as HTML, CSV (zip) or PDF;
-`custodywatch whatif`: the history's alerts under other thresholds against the current rules.
+"""`custodywatch report`: a safeguarding report for a period, as HTML, CSV (zip) or PDF
+(`custodywatch whatif` is in whatif_cli.py).
 
 `add_parsers(subparsers)` adds both commands to the main command line; their
 handlers return 0 when the output was written, 2 (one line on stderr) for a bad
@@ -9,17 +9,22 @@ argument or setting, an unreadable source or a renderer that failed.
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
-from custodywatch.core.config import RuleConfig, RuleConfigError, rules_from_yaml
+from custodywatch.core.config import RuleConfig
 from custodywatch.replay import decode_file, gc_paused, summaries_of
+from custodywatch.report.cli_common import (
+    USAGE_ERROR,
+    date_arg,
+    load_rules,
+    positive_arg,
+    settle,
+    store_reader,
+)
 from custodywatch.report.engine import build_report
 from custodywatch.report.model import Report, ReportQuery
 from custodywatch.report.parallel import (
@@ -29,46 +34,18 @@ from custodywatch.report.parallel import (
     default_jobs,
     replay_in_processes,
 )
-from custodywatch.report.render_whatif import render_csv_zip as render_whatif_csv
-from custodywatch.report.render_whatif import render_html as render_whatif_html
-from custodywatch.report.render_whatif import render_text
 from custodywatch.report.sources import (
     SourceError,
     alerts_from,
     episodes_from,
     read_lines,
-    runs_from_events,
-    runs_from_summaries,
 )
-from custodywatch.report.whatif import Run, WhatIf, WhatIfQuery, compare
-from custodywatch.report.whatif_settings import (
-    SettingError,
-    apply_settings,
-    current_value,
-    governed,
-    parse_setting,
-)
-from custodywatch.report.whatif_views import headline
+from custodywatch.report.whatif_cli import add_whatif_parser
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    pass
 
-USAGE_ERROR = 2
 FORMATS = ("html", "csv", "pdf")
-WHATIF_FORMATS = ("table", "csv", "html")
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
-    return int(text)
 
 
 def add_parsers(
@@ -83,9 +60,9 @@ def add_parsers(
             "and escalations, longest holds. Small numbers are suppressed unless --no-suppress."
         ),
     )
-    report.add_argument("--from", dest="start", type=_date, required=True, metavar="DATE")
+    report.add_argument("--from", dest="start", type=date_arg, required=True, metavar="DATE")
     report.add_argument(
-        "--to", dest="end", type=_date, required=True, metavar="DATE", help="inclusive"
+        "--to", dest="end", type=date_arg, required=True, metavar="DATE", help="inclusive"
     )
     report.add_argument("--la", help="only children whose home local authority is LA")
     report.add_argument("--suite", help="only detentions authorised at suite S")
@@ -109,7 +86,7 @@ def add_parsers(
     )
     report.add_argument(
         "--jobs",
-        type=_positive,
+        type=positive_arg,
         metavar="N",
         help="with --events: replay in N processes (default: the CPUs this process may use, "
         f"at most {MAX_JOBS}; 1: in this process)",
@@ -120,73 +97,10 @@ def add_parsers(
         default="perry-barr,oldbury",
         help="comma-separated suites designed for children (default perry-barr,oldbury)",
     )
-    report.add_argument("--longest", type=_positive, default=10, help="rows of longest holds")
+    report.add_argument("--longest", type=positive_arg, default=10, help="rows of longest holds")
     report.set_defaults(handler=cmd_report)
-    _add_whatif(subparsers)
+    add_whatif_parser(subparsers)
     return report
-
-
-def _add_whatif(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    whatif = subparsers.add_parser(
-        "whatif",
-        help="the history's alerts under other thresholds, against the current rules",
-        description=(
-            "Replays the events under the current rules and under the same rules with each "
-            "--set applied, and shows per home local authority and month the children "
-            "alerted and the alerts that stand (by rule and stage): current, what-if, "
-            "difference. The first line answers the question. Small numbers are "
-            "suppressed unless --no-suppress."
-        ),
-    )
-    source = whatif.add_mutually_exclusive_group(required=True)
-    source.add_argument("events", nargs="?", type=Path, metavar="EVENTS.jsonl")
-    source.add_argument(
-        "--store",
-        action="store_true",
-        help="the history from the store: each episode replayed from its summary",
-    )
-    whatif.add_argument(
-        "--database-url",
-        metavar="URL",
-        help="with --store: the store (default: CUSTODYWATCH_DATABASE_URL)",
-    )
-    whatif.add_argument(
-        "--set",
-        dest="settings",
-        action="append",
-        required=True,
-        metavar="KEY=VALUE",
-        help="a threshold to change, as a dotted path into the rules, e.g. "
-        "detention_duration.breach=4h (repeat for several; lists as [a, b])",
-    )
-    whatif.add_argument("--from", dest="start", type=_date, metavar="DATE")
-    whatif.add_argument("--to", dest="end", type=_date, metavar="DATE", help="inclusive")
-    whatif.add_argument("--la", help="only children whose home local authority is LA")
-    whatif.add_argument("--format", choices=WHATIF_FORMATS, default="table")
-    whatif.add_argument("--out", type=Path, metavar="PATH", help="default: stdout (table, html)")
-    whatif.add_argument(
-        "--no-suppress",
-        action="store_true",
-        help="show counts of 1-4 (internal use only: the output says so)",
-    )
-    whatif.add_argument("--rules", type=Path, help="the current rules YAML (default: built-in)")
-    whatif.set_defaults(handler=cmd_whatif)
-
-
-def _rules_text(path: Path | None) -> str:
-    if path is None:
-        return ""
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SourceError(f"cannot read rules file {path}: {exc.strerror}") from None
-
-
-def _rules(path: Path | None) -> RuleConfig:
-    try:
-        return rules_from_yaml(_rules_text(path))
-    except RuleConfigError as exc:
-        raise SourceError(f"{path}: {exc}") from None
 
 
 def _query(args: argparse.Namespace) -> ReportQuery:
@@ -206,21 +120,6 @@ def _query(args: argparse.Namespace) -> ReportQuery:
         suppress=not args.no_suppress,
         longest=args.longest,
     )
-
-
-def settle(*done_with: object) -> None:
-    """A command's inputs, once read, live until it exits: out of the cyclic collector's
-    sight from here (`gc.freeze`), it never rescans them (ten months: some 10^6 acyclic
-    objects, which reference counting frees as ever).
-
-    `done_with`: objects the command no longer needs and need not free. Held by a
-    reference cycle that is frozen, they are never freed, by reference counting or by
-    the collector at exit, and the operating system takes their memory back when the
-    process ends (every output is still written, flushed and closed as usual).
-    For the commands only: a long-running process would keep all of it for good."""
-    holder: list[object] = [*done_with]
-    holder.append(holder)
-    gc.freeze()
 
 
 def _progress(path: Path, lines: list[bytes]) -> list[bytes]:
@@ -270,7 +169,7 @@ def _inputs(
 
 def make_report(args: argparse.Namespace) -> Report:
     query = _query(args)
-    rules = _rules(args.rules)
+    rules = load_rules(args.rules)
     with gc_paused():  # the summaries are many acyclic objects: see replay.gc_paused
         summaries, alerts, outcomes = _inputs(args, query, rules)
         settle()  # before the collector is back, or its next pass scans them all at once
@@ -288,7 +187,7 @@ def _from_store(query: ReportQuery) -> tuple[Any, Any, Any]:
     from custodywatch.store.db import StoreUnavailableError
 
     try:
-        engine = _store_reader(None)
+        engine = store_reader(None)
         print("report: reading the store", file=sys.stderr)
         return from_store(engine, query.start, query.end)
     except StoreUnavailableError as exc:
@@ -331,97 +230,4 @@ def cmd_report(args: argparse.Namespace) -> int:
         f"{len(data):,} bytes to {args.out}",
         file=sys.stderr,
     )
-    return 0
-
-
-def _whatif_query(args: argparse.Namespace, current: RuleConfig) -> tuple[WhatIfQuery, RuleConfig]:
-    """The query and the what-if rules; a bad --set raises SettingError naming the key."""
-    if args.start is not None and args.end is not None and args.end < args.start:
-        raise SourceError(f"--to {args.end} is before --from {args.start}")
-    if args.format == "csv" and args.out is None:
-        raise SourceError("--format csv writes a zip: give --out PATH")
-    settings = tuple(parse_setting(text) for text in args.settings)
-    base = yaml.safe_load(_rules_text(args.rules)) or {}  # valid: `current` was made from it
-    rules = apply_settings(base, settings)
-    query = WhatIfQuery(
-        settings=settings,
-        current_values=tuple(current_value(current, s) for s in settings),
-        governed=governed(settings),
-        start=args.start,
-        end=args.end,
-        local_authority=args.la,
-        suppress=not args.no_suppress,
-    )
-    return query, rules
-
-
-def _whatif_progress(message: str) -> None:
-    print(f"whatif: {message}", file=sys.stderr)
-
-
-def _store_reader(url: str | None) -> Engine:
-    """The schema brought up to date, then a read-only engine: a report beside a busy
-    `serve` never holds its writes up (on SQLite it takes no write lock)."""
-    from custodywatch.config import Settings
-    from custodywatch.store.db import migrate, open_engine
-
-    url = url if url is not None else Settings.from_env().database_url
-    migrate(open_engine(url))
-    return open_engine(url, read_only=True)
-
-
-def _runs(args: argparse.Namespace, current: RuleConfig, whatif: RuleConfig) -> list[Run]:
-    """The two runs to compare: from the events file, or from the store's summaries."""
-    progress = _whatif_progress
-    if args.store:
-        from custodywatch.report.store_source import history_from_store
-        from custodywatch.store.db import StoreUnavailableError
-
-        try:
-            engine = _store_reader(args.database_url)
-            progress("reading the store")
-            history = history_from_store(engine, args.start, args.end)
-        except StoreUnavailableError as exc:
-            raise SourceError(str(exc)) from None
-        if any(text.strip().startswith("time_zones") for text in args.settings):
-            progress("note: the store keeps each child's age at T0, not the date of birth")
-        return runs_from_summaries(history.summaries, history.clock, (current, whatif), progress)
-    if args.database_url is not None:
-        raise SourceError("--database-url goes with --store")
-    lines = read_lines(args.events)
-    print(f"whatif: read {len(lines):,} lines of {args.events}", file=sys.stderr)
-    return runs_from_events(lines, (current, whatif), progress)
-
-
-def render_whatif(w: WhatIf, fmt: str) -> bytes:
-    if fmt == "csv":
-        return render_whatif_csv(w)
-    return (render_whatif_html(w) if fmt == "html" else render_text(w)).encode("utf-8")
-
-
-def cmd_whatif(args: argparse.Namespace) -> int:
-    try:
-        current = _rules(args.rules)
-        query, rules = _whatif_query(args, current)
-        with gc_paused():
-            current_run, whatif_run = _runs(args, current, rules)
-            settle()  # as in make_report
-            result = compare(current_run, whatif_run, query, current)
-    except (SourceError, SettingError) as exc:
-        print(f"custodywatch: {exc}", file=sys.stderr)
-        return USAGE_ERROR
-    except ValueError as exc:  # a summary's time that is not RFC 3339
-        print(f"custodywatch: bad episode data: {exc}", file=sys.stderr)
-        return USAGE_ERROR
-    data = render_whatif(result, args.format)
-    if args.out is None:
-        sys.stdout.write(data.decode("utf-8"))
-        return 0
-    try:
-        args.out.write_bytes(data)
-    except OSError as exc:
-        print(f"custodywatch: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
-        return USAGE_ERROR
-    print(headline(result)[0], file=sys.stderr)
-    print(f"whatif: {len(data):,} bytes to {args.out}", file=sys.stderr)
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from custodywatch.report.cli import settle
+from custodywatch.report.cli_common import settle
 
 
 class Thing:
