@@ -26,9 +26,10 @@ import os
 import pickle
 import signal
 import sys
+import threading
 from collections import Counter
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 from typing import IO, Any
 
@@ -89,9 +90,23 @@ def replay_in_processes(lines: list[bytes], rules: RuleConfig, jobs: int) -> Par
     gc.freeze()
     sys.stderr.flush()  # nothing buffered is inherited (workers end with os._exit anyway)
     workers: list[_Worker] = []
+    ctrl_c = _CtrlC()
+    with ctrl_c.installed():
+        return _run(workers, ctrl_c, lines, shares, rules, jobs)
+
+
+def _run(
+    workers: list[_Worker],
+    ctrl_c: _CtrlC,
+    lines: list[bytes],
+    shares: Shares,
+    rules: RuleConfig,
+    jobs: int,
+) -> Part:
     try:
         for me in range(jobs):
-            workers.append(_Worker.fork(me, jobs, lines, shares, rules, workers))
+            with ctrl_c.hold():  # a worker forked is a worker known, to be stopped
+                workers.append(_Worker.fork(me, jobs, lines, shares, rules, workers))
         latest = [t for t in (w.receive() for w in workers) if t is not None]
         end = max(latest) if latest else None
         for worker in workers:
@@ -100,9 +115,52 @@ def replay_in_processes(lines: list[bytes], rules: RuleConfig, jobs: int) -> Par
         for worker in workers:
             worker.reap()
     finally:
-        for worker in workers:
-            worker.stop()
+        with ctrl_c.hold():
+            for worker in workers:
+                worker.stop()
     return merge(parts)
+
+
+class _CtrlC:
+    """SIGINT while the workers run: one KeyboardInterrupt, never in the middle of
+    forking a worker or of stopping them (held, it is raised when that is done); a
+    second Ctrl-C while stopping is not a reason to leave a worker behind."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.pending = False
+        self.raised = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.raised:
+            return  # already stopping
+        if self.held:
+            self.pending = True
+            return
+        self.raised = True
+        raise KeyboardInterrupt
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        self.held = True
+        try:
+            yield
+        finally:
+            self.held = False
+        if self.pending and not self.raised:  # only when nothing else is on its way out
+            self.raised = True
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread receives Python's SIGINT
+            return
+        previous = signal.signal(signal.SIGINT, self)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _work(

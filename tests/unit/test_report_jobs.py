@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +103,25 @@ def test_the_report_is_byte_for_byte_that_of_one_process(
         )
 
 
-def _no_worker_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
+def _children() -> set[int]:
+    """This process's children, reaped or not (a test session may have a broker and a
+    PostgreSQL of its own among them)."""
+    me, found = os.getpid(), set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            if int(stat.rsplit(")", 1)[1].split()[1]) == me:  # the field after the state
+                found.add(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def no_worker_left() -> Callable[[], bool]:
+    before = _children()
+    return lambda: _children() <= before
 
 
 def _fails(*_: object, **__: object) -> None:
@@ -119,7 +133,10 @@ def _dies(*_: object, **__: object) -> None:
 
 
 def test_a_worker_that_fails_ends_the_command_with_one_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    no_worker_left: Callable[[], bool],
 ) -> None:
     monkeypatch.setattr(parallel, "summaries_of", _fails)  # inherited by the workers
     events = tmp_path / "events.jsonl"
@@ -128,17 +145,19 @@ def test_a_worker_that_fails_ends_the_command_with_one_line(
     assert main([*argv, "--format", "html", "--out", str(tmp_path / "x"), "--jobs", "2"]) == 2
     last = capsys.readouterr().err.splitlines()[-1]
     assert last == "custodywatch: replay process 1 of 2 failed: RuntimeError: the engine broke"
-    assert _no_worker_left() and not (tmp_path / "x").exists()
+    assert no_worker_left() and not (tmp_path / "x").exists()
 
 
-def test_a_worker_that_dies_is_named_with_its_signal(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_dies_is_named_with_its_signal(
+    monkeypatch: pytest.MonkeyPatch, no_worker_left: Callable[[], bool]
+) -> None:
     monkeypatch.setattr(parallel, "summaries_of", _dies)
     with pytest.raises(
         ReplayFailedError,
         match=r"^replay process 1 of 3 ended without its result \(killed by SIGKILL\)$",
     ):
         replay_in_processes(MONTH, RuleConfig(), 3)
-    assert _no_worker_left()
+    assert no_worker_left()
 
 
 def _interrupts(*_: object, **__: object) -> None:
@@ -146,8 +165,10 @@ def _interrupts(*_: object, **__: object) -> None:
     time.sleep(60)  # until stopped: the parent must not wait for it
 
 
-def test_ctrl_c_stops_every_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_stops_every_worker(
+    monkeypatch: pytest.MonkeyPatch, no_worker_left: Callable[[], bool]
+) -> None:
     monkeypatch.setattr(parallel, "summaries_of", _interrupts)
     with pytest.raises(KeyboardInterrupt):
         replay_in_processes(MONTH, RuleConfig(), 2)
-    assert _no_worker_left()
+    assert no_worker_left()
