@@ -64,7 +64,7 @@ def split(lines: Sequence[bytes], jobs: int) -> Shares:
         if key is None:
             unsure.append(number)
         else:
-            owned[crc32(key) % jobs].append(number)
+            owned[share_of(key, jobs)].append(number)
     return Shares(owned, unsure, count)
 
 

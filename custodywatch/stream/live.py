@@ -5,7 +5,7 @@ has caught up (its position at the last stable offset), so a backlog read after
 an outage can still cancel what fell due meanwhile. The poll wakes when the next
 deadline falls due (within MIN_POLL_MS-POLL_MS) instead of up to POLL_MS after it.
 While a partition receives a backdated upload it fires only up to where the
-upload has got to, until the upload is quiet (`upload_hold.py`): `fire_limit`.
+upload has got to, until the upload is quiet (`upload_hold.py`).
 
 Part of the Kafka adapter: it reads the engines and the consumer, nothing else.
 """
@@ -25,13 +25,9 @@ MIN_POLL_MS = 5
 """Live: a poll waits until the next deadline is due, within these bounds."""
 
 
-def fire_limit(task: PartitionTask, now: int) -> int:
-    """The latest due time the partition may fire at wall-clock time `now`."""
-    return task.hold.fire_limit(now)
-
-
 def due(engine: Engine, limit: int) -> bool:
-    """The clock (see `fire_limit`) has reached a deadline or an ended episode's expiry."""
+    """`limit` (the partition's `hold.fire_limit`) has reached a deadline or an ended
+    episode's expiry."""
     next_due, expiry = engine.next_due(), engine.next_expiry()
     return (next_due is not None and next_due <= limit) or (expiry is not None and expiry <= limit)
 

@@ -171,7 +171,7 @@ class Worker:
                 if (
                     p not in inflight
                     and p not in by_partition
-                    and live.due(task.engine, live.fire_limit(task, now))
+                    and live.due(task.engine, task.hold.fire_limit(now))
                 ):
                     by_partition[p] = []  # nothing new, but the wall clock reached a deadline
         for p, partition_batches in by_partition.items():
@@ -315,7 +315,7 @@ class Worker:
 
     async def _fire_due(self, task: PartitionTask, now: int) -> None:
         """Live mode: fire what the wall clock has reached, once the partition has caught up."""
-        limit = live.fire_limit(task, now)
+        limit = task.hold.fire_limit(now)
         if not live.due(task.engine, limit):
             return
         events = TopicPartition(self.topics.events, task.partition)
