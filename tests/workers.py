@@ -33,7 +33,8 @@ class WorkerProcess:
     def __init__(
         self, settings: Settings, log: Path, clock_mode: str = "event", processes: int = 1
     ) -> None:
-        self.metrics_port = free_port()
+        # Members serve on the port + i, and port + 1 may be taken: with several, any free port.
+        self.metrics_port = free_port() if processes == 1 else 0
         mine = settings.model_copy(update={"metrics_port": self.metrics_port})
         # Only these settings' Kafka variables: an outer SASL or CA setting would not fit.
         outer = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODYWATCH_KAFKA_")}
