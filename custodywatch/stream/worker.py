@@ -67,11 +67,13 @@ from custodywatch.stream.writes import Writes
 log = logging.getLogger("custodywatch.worker")
 
 STATE_REFRESH_S = 2.0
-MAX_RECORDS = 2_000
-"""Records per poll, all free partitions together: a partition's share is one transaction."""
+MAX_RECORDS = 6_000
+"""Records per poll, all free partitions together: a partition's share is one transaction.
+A transaction's round trips cost the same whatever its size, and an episode's several events
+in one batch give one summary and one state: 1.57x the rate of 2,000 (12,000: no better)."""
 FIRST_RECORDS = 200
 """Records per poll until the first transaction commits: at start-up the first batches
-of every partition share the one thread, so 2,000 each would put the first commit about
+of every partition share the one thread, so full batches would put the first commit about
 half a second later."""
 
 Batches = list[tuple[TopicPartition, list[ConsumerRecord]]]
