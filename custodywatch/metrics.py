@@ -127,6 +127,8 @@ class PrometheusObserver:
             registry=registry,
         )
         self._processed_by_type: dict[str, Any] = {}
+        self._raised_by_series: dict[tuple[str, str, str], Any] = {}
+        self._settled_by_series: dict[tuple[str, str, str], Any] = {}
         self._lag_partitions: set[int] = set()
         self._duplicates = Counter(
             "duplicates_ignored",
@@ -259,12 +261,20 @@ class PrometheusObserver:
         self._events_rejected.labels(reason=reason).inc()
 
     def alert_raised(self, rule: str, stage: str, severity: str, latency_s: float) -> None:
-        self._alerts_raised.labels(rule=rule, stage=stage, severity=severity).inc()
+        key = (rule, stage, severity)  # cached children, as event_processed's
+        child = self._raised_by_series.get(key)
+        if child is None:
+            child = self._raised_by_series[key] = self._alerts_raised.labels(*key)
+        child.inc()
         # A raise a little before its due time (clock skew between hosts) counts as on time.
         self._alert_latency.observe(max(latency_s, 0.0))
 
     def alert_settled(self, rule: str, stage: str, state: str) -> None:
-        self._alerts_settled.labels(rule=rule, stage=stage, state=state).inc()
+        key = (rule, stage, state)
+        child = self._settled_by_series.get(key)
+        if child is None:
+            child = self._settled_by_series[key] = self._alerts_settled.labels(*key)
+        child.inc()
 
     def set_state(
         self, juveniles_by_suite: Mapping[str, int], open_episodes: int, open_deadlines: int

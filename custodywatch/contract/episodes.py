@@ -16,24 +16,28 @@ from pydantic import ConfigDict, TypeAdapter
 
 EPISODE_SCHEMA_VERSION = 1
 
+# Not frozen: the worker builds one summary per changed episode per batch, and a frozen
+# dataclass's __init__ costs twice a plain one's (object.__setattr__ per field). Treat
+# them as values all the same: nothing changes a summary once it is built.
+
 AgeBand = Literal["under 10", "10-13", "14-15", "16-17", "18 and over", "unknown"]
 """From the date of birth at T0; `unknown` when only `appears_under_18` is known."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SuiteStay:
     suite_id: str
     since: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LaRequest:
     requested_at: str
     local_authority: str
     accommodation_type: Literal["secure", "non_secure"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LaResponse:
     responded_at: str
     local_authority: str
@@ -41,7 +45,7 @@ class LaResponse:
     reason: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Extension:
     """A superintendent's extension of the PACE detention limit (`detention_extended`)."""
 
@@ -49,7 +53,7 @@ class Extension:
     new_limit_hours: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Night:
     """A night (named by the local date of its 00:00) on which the person was held
     at some time in the night window (00:00-06:00 by default, suite's time zone)."""
@@ -59,7 +63,7 @@ class Night:
     """True when not yet charged at the start of the night's window (or at T0 if later)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NextDeadline:
     alert_id: str
     rule: str
@@ -67,7 +71,7 @@ class NextDeadline:
     due_at: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EpisodeSummary:
     """One detention episode's facts; times are RFC 3339 UTC ('...Z') or None."""
 

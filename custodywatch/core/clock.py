@@ -38,12 +38,27 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY_PREFIX: dict[int, str] = {}
 """'YYYY-MM-DDT' by day since the epoch: a few hundred a year of history."""
 _TWO_DIGITS = [f"{n:02d}" for n in range(60)]
+_MEMO_LIMIT = 1 << 16
+"""Entries a memo below keeps before it starts afresh: a few MB at most."""
+_ISO_MEMO: dict[int, str] = {}
+"""An episode's times come back in each of its summaries (about three each)."""
+_LOCAL_DATE_MEMO: dict[tuple[int, str], date] = {}
+"""T0's local date: read for the age at T0 and the nights, in every summary."""
 
 
 def iso(us: int) -> str:
     """RFC 3339 in UTC with a 'Z', the form every output uses: datetime.isoformat's
     text (microseconds only when there are some), by integer arithmetic, because
     summaries and alerts format hundreds of thousands of these (tested equal)."""
+    text = _ISO_MEMO.get(us)
+    if text is None:
+        if len(_ISO_MEMO) >= _MEMO_LIMIT:
+            _ISO_MEMO.clear()
+        text = _ISO_MEMO[us] = _format_iso(us)
+    return text
+
+
+def _format_iso(us: int) -> str:
     day, rest = divmod(us, _DAY_US)
     prefix = _DAY_PREFIX.get(day)
     if prefix is None:
@@ -63,7 +78,13 @@ def zone(name: str) -> ZoneInfo:
 
 
 def local_date(us: int, zone_name: str) -> date:
-    return from_us(us).astimezone(zone(zone_name)).date()
+    key = (us, zone_name)
+    day = _LOCAL_DATE_MEMO.get(key)
+    if day is None:
+        if len(_LOCAL_DATE_MEMO) >= _MEMO_LIMIT:
+            _LOCAL_DATE_MEMO.clear()
+        day = _LOCAL_DATE_MEMO[key] = from_us(us).astimezone(zone(zone_name)).date()
+    return day
 
 
 @lru_cache(maxsize=65_536)

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custodywatch.core.clock import iso, to_us
+from custodywatch.core import clock
+from custodywatch.core.clock import from_us, iso, local_date, to_us, zone
 
 moments = st.datetimes(
     min_value=datetime(1950, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
@@ -54,3 +55,22 @@ def test_iso_text(us: int, text: str) -> None:
 def test_a_time_without_an_offset_is_refused_not_guessed() -> None:
     with pytest.raises(TypeError):
         to_us(datetime(2026, 4, 1, 12, 0))
+
+
+def test_iso_and_local_date_memos_stay_bounded_and_right() -> None:
+    # Both memoise (an episode's times recur in each of its summaries): past the limit
+    # they start afresh, and what they answer is still the computed value.
+    start = 1_775_001_600_000_000
+    count = clock._MEMO_LIMIT + 10
+    for n in range(count):
+        us = start + n * 61_000_001
+        assert iso(us) == iso_uncached(us)
+        assert (
+            local_date(us, "Europe/London") == from_us(us).astimezone(zone("Europe/London")).date()
+        )
+    assert 0 < len(clock._ISO_MEMO) <= clock._MEMO_LIMIT
+    assert 0 < len(clock._LOCAL_DATE_MEMO) <= clock._MEMO_LIMIT
+
+
+def iso_uncached(us: int) -> str:
+    return from_us(us).replace(tzinfo=None).isoformat() + "Z"
