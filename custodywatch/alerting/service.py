@@ -57,8 +57,10 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    fold = Fold(settings, engine, hooks=LifecycleHooks(policy, routing, clock), batch=batch)
-    timers = Timers(engine, policy, routing, clock, observer)
+    outbox_written = asyncio.Event()  # the delivery loop wakes as soon as rows are committed
+    hooks = LifecycleHooks(policy, routing, clock)
+    fold = Fold(settings, engine, hooks=hooks, batch=batch, written=outbox_written)
+    timers = Timers(engine, policy, routing, clock, observer, written=outbox_written)
     box = Outbox(engine)
     retry = RetryPolicy(base_s=settings.notify_retry_base_s)
     async with AsyncExitStack() as stack:
@@ -70,7 +72,15 @@ async def serve(
             asyncio.create_task(fold.run(stop), name="fold"),
             asyncio.create_task(timers.run(stop), name="timers"),
             asyncio.create_task(
-                run_outbox(box.claim_due, box.record, dispatcher, observer, retry, stop),
+                run_outbox(
+                    box.claim_due,
+                    box.record,
+                    dispatcher,
+                    observer,
+                    retry,
+                    stop,
+                    wake=outbox_written,
+                ),
                 name="delivery",
             ),
             asyncio.create_task(clock.run(stop), name="clock"),

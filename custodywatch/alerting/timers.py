@@ -37,8 +37,11 @@ class Timers:
         clock: Clock,
         observer: Observer,
         interval_s: float = 0.25,
+        written: asyncio.Event | None = None,
     ) -> None:
+        """`written`: set after each pass that took a step (its notifications are committed)."""
         self.engine, self.policy, self.routing = engine, policy, routing
+        self.written = written
         self.clock, self.observer, self.interval_s = clock, observer, interval_s
         self._sessions = sessions(engine)
 
@@ -64,6 +67,8 @@ class Timers:
             moved = await asyncio.to_thread(guarded, self.engine, self.pass_once)
             if moved:
                 log.info("escalation steps taken", extra={"alerts": moved})
+                if self.written is not None:
+                    self.written.set()
                 continue  # more may be due
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.interval_s)

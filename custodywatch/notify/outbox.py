@@ -13,7 +13,6 @@ silently.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -131,14 +130,27 @@ async def run_outbox(
     stop: asyncio.Event,
     *,
     idle_s: float = 1.0,
+    wake: asyncio.Event | None = None,
     clock: Callable[[], float] = time.time,
     rand: Callable[[], float] = random.random,
 ) -> None:
-    """Pass after pass until `stop` is set; waits `idle_s` when nothing was due."""
+    """Pass after pass until `stop` is set; waits `idle_s` when nothing was due, or
+    until `wake` is set (by whoever wrote outbox rows: a notification goes out as soon
+    as its row is committed, not when the idle wait ends)."""
     while not stop.is_set():
+        if wake is not None:
+            wake.clear()  # rows committed from here on are seen by this pass or the next
         done = await deliver_due(
             claim_due, record, notifier, observer, policy, clock=clock, rand=rand
         )
         if not done:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), idle_s)
+            await _idle(stop, wake, idle_s)
+
+
+async def _idle(stop: asyncio.Event, wake: asyncio.Event | None, idle_s: float) -> None:
+    waits = [asyncio.ensure_future(e.wait()) for e in (stop, wake) if e is not None]
+    try:
+        await asyncio.wait(waits, timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()

@@ -15,20 +15,20 @@ reach the store.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from custodywatch.config import Settings
+from custodywatch.localkafka.topics import COMPACTED, create_missing
 from custodywatch.store.apply import (
     BatchResult,
     FoldHooks,
@@ -83,8 +83,12 @@ class Fold:
         hooks: FoldHooks | None = None,
         group: str | None = None,
         batch: int = DEFAULT_BATCH,
+        written: asyncio.Event | None = None,
     ) -> None:
+        """`written`: set after each commit that folded alert records (whatever the
+        hooks wrote with them, e.g. outbox rows, is committed by then)."""
         self.settings = settings
+        self.written = written
         self.engine = engine
         self.hooks: FoldHooks = hooks or NoHooks()
         self.group = group or f"{settings.group_id}.store"
@@ -157,6 +161,8 @@ class Fold:
             return
         self._committed.update(new)
         self.stats.add(result)
+        if self.written is not None and result.alert_records:
+            self.written.set()
 
     def _apply(
         self,
@@ -187,18 +193,9 @@ async def ensure_fold_topics(settings: Settings) -> dict[str, int]:
     admin = AIOKafkaAdminClient(**settings.kafka.client_kwargs())
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(name, settings.partitions, 1, topic_configs=configs)
-            for name, configs in (
-                (topics.alerts, {}),
-                (topics.episodes, {"cleanup.policy": "compact"}),
-            )
-            if name not in existing
-        ]
-        if wanted:
-            with contextlib.suppress(TopicAlreadyExistsError):  # the worker won the race
-                await admin.create_topics(wanted)
+        await create_missing(
+            admin, settings.partitions, ((topics.alerts, {}), (topics.episodes, COMPACTED))
+        )
         deadline = time.monotonic() + TOPIC_READY_S
         while True:  # a topic just created may show no partitions for a moment
             described = await admin.describe_topics([topics.alerts, topics.episodes])

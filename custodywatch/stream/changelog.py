@@ -7,18 +7,17 @@ tombstone), and the partition's event-time clock under a reserved key.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from custodywatch.config import Settings
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine
 from custodywatch.localkafka.connection import start_or_close
+from custodywatch.localkafka.topics import COMPACTED, create_missing
 from custodywatch.stream.writes import decode_state
 
 CLOCK_KEY = "~partition-clock~" * 5
@@ -93,30 +92,22 @@ async def ensure_topics(settings: Settings) -> None:
     admin = AIOKafkaAdminClient(**settings.kafka.client_kwargs())
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(name, settings.partitions, 1, topic_configs=configs)
-            for name, configs in (
+        await create_missing(
+            admin,
+            settings.partitions,
+            (
                 (topics.events, {}),
                 (topics.clock, {}),
                 (topics.alerts, {}),
                 (topics.dead_letter, {}),
-                (topics.episodes, {"cleanup.policy": "compact"}),
+                (topics.episodes, COMPACTED),
                 (topics.notifications, {}),
                 # Compacted; hourly segments so the cleaner can drop forgotten episodes.
                 (
                     topics.state,
-                    {
-                        "cleanup.policy": "compact",
-                        "segment.ms": "3600000",
-                        "min.cleanable.dirty.ratio": "0.1",
-                    },
+                    {**COMPACTED, "segment.ms": "3600000", "min.cleanable.dirty.ratio": "0.1"},
                 ),
-            )
-            if name not in existing
-        ]
-        if wanted:
-            with contextlib.suppress(TopicAlreadyExistsError):  # another worker won the race
-                await admin.create_topics(wanted)
+            ),
+        )
     finally:
         await admin.close()

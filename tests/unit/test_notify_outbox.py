@@ -198,3 +198,31 @@ async def test_run_outbox_stops_when_told() -> None:
     )
     assert outbox.status == {n.idempotency_key: "delivered"}
     assert fake.calls == [n.idempotency_key]  # delivered once
+
+
+async def test_run_outbox_wakes_when_rows_are_written_not_after_its_idle_wait() -> None:
+    n = notification()
+    fake = Scripted({n.idempotency_key: [DeliveryResult.delivered()]})
+    outbox, stop, wake = MemoryOutbox([]), asyncio.Event(), asyncio.Event()
+    passes = 0
+
+    async def claim_due(now: float, limit: int) -> list[Claimed]:
+        nonlocal passes
+        passes += 1
+        return await outbox.claim_due(now, limit)
+
+    async def record_then_stop(claimed: Claimed, recorded: Recorded) -> None:
+        await outbox.record(claimed, recorded)
+        stop.set()
+
+    observer = PrometheusObserver(CollectorRegistry())
+    run = asyncio.create_task(
+        run_outbox(claim_due, record_then_stop, fake, observer, POLICY, stop, idle_s=60, wake=wake)
+    )
+    while passes == 0:  # the first pass found nothing: it now idles for a minute
+        await asyncio.sleep(0.01)
+    outbox.rows[n.idempotency_key] = (Claimed(n), 0.0)  # committed by the fold, which then
+    wake.set()
+    await asyncio.wait_for(run, 5)  # delivered long before the idle minute is out
+    assert outbox.status == {n.idempotency_key: "delivered"}
+    assert passes == 2
