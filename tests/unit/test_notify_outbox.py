@@ -204,11 +204,12 @@ async def test_run_outbox_wakes_when_rows_are_written_not_after_its_idle_wait() 
     n = notification()
     fake = Scripted({n.idempotency_key: [DeliveryResult.delivered()]})
     outbox, stop, wake = MemoryOutbox([]), asyncio.Event(), asyncio.Event()
-    passes = 0
+    passes, first_pass = 0, asyncio.Event()
 
     async def claim_due(now: float, limit: int) -> list[Claimed]:
         nonlocal passes
         passes += 1
+        first_pass.set()
         return await outbox.claim_due(now, limit)
 
     async def record_then_stop(claimed: Claimed, recorded: Recorded) -> None:
@@ -219,8 +220,8 @@ async def test_run_outbox_wakes_when_rows_are_written_not_after_its_idle_wait() 
     run = asyncio.create_task(
         run_outbox(claim_due, record_then_stop, fake, observer, POLICY, stop, idle_s=60, wake=wake)
     )
-    while passes == 0:  # the first pass found nothing: it now idles for a minute
-        await asyncio.sleep(0.01)
+    await first_pass.wait()  # it found nothing: it now idles for a minute
+    await asyncio.sleep(0.05)
     outbox.rows[n.idempotency_key] = (Claimed(n), 0.0)  # committed by the fold, which then
     wake.set()
     await asyncio.wait_for(run, 5)  # delivered long before the idle minute is out
