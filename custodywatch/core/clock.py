@@ -38,8 +38,9 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY_PREFIX: dict[int, str] = {}
 """'YYYY-MM-DDT' by day since the epoch: a few hundred a year of history."""
 _TWO_DIGITS = [f"{n:02d}" for n in range(60)]
-_MEMO_LIMIT = 1 << 16
-"""Entries a memo below keeps before it starts afresh: a few MB at most."""
+_MEMO_LIMIT = 1 << 14
+"""Entries a memo below keeps before it starts afresh: about 5 MB for both when full,
+many times the times of the episodes open at once in a large force."""
 _ISO_MEMO: dict[int, str] = {}
 """An episode's times come back in each of its summaries (about three each)."""
 _LOCAL_DATE_MEMO: dict[tuple[int, str], date] = {}
