@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from custodywatch import core_build
 from custodywatch.config import Settings
 from custodywatch.core.config import RuleConfig
-from custodywatch.metrics import PrometheusObserver, serve_metrics
+from custodywatch.metrics import PrometheusObserver
+from custodywatch.metrics_http import serve_metrics
 from custodywatch.stream.worker import Worker
 
 if TYPE_CHECKING:  # serve's only: the worker starts without importing them

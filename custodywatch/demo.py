@@ -42,7 +42,8 @@ from custodywatch.errors import INTERRUPTED
 from custodywatch.lifecycle.policy import EscalationPolicy
 from custodywatch.localkafka import KafkaConnection, free_port, open_kafka
 from custodywatch.localkafka.connection import start_or_close
-from custodywatch.metrics import PrometheusObserver, serve_metrics
+from custodywatch.metrics import PrometheusObserver
+from custodywatch.metrics_http import serve_metrics
 from custodywatch.observer import NullObserver
 from custodywatch.stream.changelog import ensure_topics
 from custodywatch.stream.publisher import stream_paced

@@ -1,4 +1,4 @@
-"""Prometheus adapter for the `Observer` port, and the `/metrics` HTTP endpoint.
+"""Prometheus adapter for the `Observer` port (the `/metrics` endpoint: `metrics_http`).
 
 `PrometheusObserver` registers every series on the `CollectorRegistry` it is
 given, never on prometheus_client's global default registry, so each worker (and
@@ -47,12 +47,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, get_args
-from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from custodywatch.contract.events import EVENT_TYPES
 from custodywatch.contract.notifications import NotificationKind
@@ -63,9 +60,7 @@ __all__ = [
     "ALERT_SERIES",
     "LATENCY_BUCKETS_S",
     "NOTIFY_BUCKETS_S",
-    "MetricsServer",
     "PrometheusObserver",
-    "serve_metrics",
 ]
 
 PREFIX = "custodywatch"
@@ -375,53 +370,3 @@ class _ServeSeries:
         for severity in SEVERITIES:
             for series in (self.to_ack, self.open, self.unacked, self.past_ladder):
                 series.labels(severity=severity)
-
-
-@dataclass
-class MetricsServer:
-    """A running `/metrics` endpoint; `shutdown()` (or `close()`) stops it."""
-
-    server: WSGIServer
-    thread: threading.Thread
-    _closed: bool = field(default=False, init=False)
-
-    @property
-    def host(self) -> str:
-        return str(self.server.server_address[0])
-
-    @property
-    def port(self) -> int:
-        """The bound port: the real one when `serve_metrics` was given port 0."""
-        return int(self.server.server_address[1])
-
-    def shutdown(self, timeout_s: float = 5.0) -> None:
-        """Stop serving, release the socket and join the thread. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout_s)
-
-    close = shutdown
-
-    def __enter__(self) -> MetricsServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.shutdown()
-
-
-def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> MetricsServer:
-    """Serve `registry` at http://host:port/metrics from a daemon thread.
-
-    Port 0 binds an ephemeral port (read it back from `.port`). In a container,
-    bind host 0.0.0.0 so that Prometheus can reach it.
-    """
-    server, thread = start_http_server(port, addr=host, registry=registry)
-    return MetricsServer(server, thread)

@@ -13,12 +13,8 @@ from custodywatch.contract.alerts import Severity
 from custodywatch.contract.events import EVENT_TYPES
 from custodywatch.contract.notifications import NotificationKind
 from custodywatch.contract.rejects import RejectReason
-from custodywatch.metrics import (
-    ALERT_SERIES,
-    LATENCY_BUCKETS_S,
-    PrometheusObserver,
-    serve_metrics,
-)
+from custodywatch.metrics import ALERT_SERIES, LATENCY_BUCKETS_S, PrometheusObserver
+from custodywatch.metrics_http import serve_metrics
 from custodywatch.notify.delivery import CHANNELS, FAILURE_REASONS
 from custodywatch.observer import Observer
 
