@@ -1,0 +1,1 @@
+"""The serve benchmark's parts (`benchmarks/bench_serve.py` runs them): `traffic`."""
