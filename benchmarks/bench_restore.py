@@ -45,7 +45,7 @@ from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine
 from custodywatch.localkafka import KafkaConnection, open_kafka
 from custodywatch.sim.config import SimConfig, add_months
-from custodywatch.sim.generator import iter_records
+from custodywatch.sim.records import iter_records
 from custodywatch.stream.changelog import CLOCK_KEY, ensure_topics, restore_engine
 from custodywatch.stream.publisher import producer_for
 

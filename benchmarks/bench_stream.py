@@ -47,7 +47,7 @@ from stream.throughput import Rounds, rounds
 
 from custodywatch.localkafka import KafkaConnection, open_kafka
 from custodywatch.sim.config import SimConfig
-from custodywatch.sim.generator import iter_records
+from custodywatch.sim.records import iter_records
 from custodywatch.stream.changelog import ensure_topics
 
 

@@ -242,7 +242,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         code: int = args.write_file(args)
         return code
     from custodywatch.sim.cli import config_from
-    from custodywatch.sim.generator import iter_records
+    from custodywatch.sim.records import iter_records
     from custodywatch.stream.changelog import ensure_topics
     from custodywatch.stream.publisher import stream_paced
 

@@ -327,7 +327,7 @@ def _people_summary(people: People, out: TextIO) -> None:
 def demo_records(options: DemoOptions) -> Iterable[Record]:
     """Arrivals over `options.hours` from `START`, with their whole detentions."""
     from custodywatch.sim.config import SimConfig
-    from custodywatch.sim.generator import iter_records
+    from custodywatch.sim.records import iter_records
 
     months = options.hours / 24 / (365.2425 / 12)
     return iter_records(SimConfig(seed=options.seed, start=START.astimezone(UTC), months=months))

@@ -25,7 +25,7 @@ from workers import Serve, WorkerProcess
 from custodywatch.config import Settings, Topics
 from custodywatch.localkafka import KafkaConnection, LocalKafka, SecureListeners, open_kafka
 from custodywatch.sim.config import SimConfig
-from custodywatch.sim.generator import iter_records
+from custodywatch.sim.records import iter_records
 from custodywatch.store.pgserver import LocalPostgres
 
 

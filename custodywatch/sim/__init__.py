@@ -7,7 +7,8 @@ Kafka key, Kafka value) for a paced producer; `output.write_jsonl` writes a file
 """
 
 from custodywatch.sim.config import SimConfig
-from custodywatch.sim.generator import batches, iter_lines, iter_records, iter_tagged
+from custodywatch.sim.generator import batches, iter_lines
 from custodywatch.sim.mistakes import Mistake
+from custodywatch.sim.records import iter_records, iter_tagged
 
 __all__ = ["Mistake", "SimConfig", "batches", "iter_lines", "iter_records", "iter_tagged"]

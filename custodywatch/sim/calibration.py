@@ -59,7 +59,7 @@ MIN_CHILDREN_FOR_MONTH = 30
 """A month with fewer children (e.g. a partial month at the edge of a run) is not checked."""
 
 CONTROLLED_SPREAD = 1500.0
-"""The simulator steers each month's mean duration (see `episodes.DurationControls`).
+"""The simulator steers each month's mean duration (see `durations.DurationControls`).
 What randomness is left makes a month's mean of n episodes off by about 500 / n
 minutes (one standard deviation, measured over 400 months of 81 children), with
 a heavy tail: a few children refused bail at the end of a small month, held over

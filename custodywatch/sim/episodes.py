@@ -15,9 +15,10 @@ T0 and the seeded generator into events:
 * occasional age corrections (both directions), transfers between suites and,
   for adults, superintendent or court extensions and remands.
 
-Durations of ordinary episodes are log-normal around a target that a feedback
-controller per (adults / children, calendar month) nudges, so that each
-month's mean lands on the published figure while each episode stays random.
+Durations of ordinary episodes are log-normal around a target that
+`custodywatch.sim.durations` steers month by month; the rates and
+distributions are in `custodywatch.sim.behaviour`, the codes in
+`custodywatch.sim.profiles`.
 
 Most ordinary episodes are assembled much faster from `custodywatch.sim.pools`
 by the generator, from the same distributions; `EpisodeFactory` builds the rest.
@@ -25,22 +26,52 @@ by the generator, from the same distributions; `EpisodeFactory` builds the rest.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable
-from datetime import date, timedelta
-from enum import IntEnum
 from random import Random
 
 from custodywatch.sim import render as r
-from custodywatch.sim.draw import Weighted, lognormal_with_mean
-from custodywatch.sim.force import (
-    IMPRACTICABLE_REASONS,
-    LA_REFUSAL_REASONS,
-    OFFENCE_CATEGORIES,
-    OFFENCES,
-    Force,
+from custodywatch.sim.behaviour import (
+    ADULT_AGE_BANDS,
+    BASIS_ADULT,
+    BASIS_CHILD,
+    CHILD_AGES,
+    DISPOSAL_ADULT,
+    DISPOSAL_CHILD,
+    LOOKED_AFTER,
+    P_AA_ARRIVAL_LATE,
+    P_AA_NOT_REQUESTED,
+    P_AA_REQUEST_LATE,
+    P_ADULT_DOB_KNOWN,
+    P_CHARGED_ADULT,
+    P_CHARGED_CHILD,
+    P_CHILD_DOB_KNOWN,
+    P_LONG_ARREST,
+    P_REVIEW_LATE,
+    P_VULNERABLE_ADULT,
+    SECOND_EXTENSION,
+    SEX_ADULT,
+    SEX_CHILD,
+    SIGMA_ADULT,
+    SIGMA_CHILD,
+    charge_tail,
+    offence_category,
 )
-from custodywatch.sim.targets import PUBLISHED, Targets, child_mean_for_month
+from custodywatch.sim.dates_of_birth import Dobs
+from custodywatch.sim.draw import Weighted, lognormal_with_mean
+from custodywatch.sim.durations import DurationControls, clock_driven_minutes, target_seconds
+from custodywatch.sim.force import IMPRACTICABLE_REASONS, LA_REFUSAL_REASONS, Force
+from custodywatch.sim.profiles import (
+    ADULT,
+    AT_CHILDRENS_SUITE,
+    EXEMPT,
+    FEATURE_SHIFT,
+    NO_ACCOMMODATION,
+    NORMAL,
+    PROFILE_MASK,
+    TRANSFER,
+    Feature,
+)
+from custodywatch.sim.targets import PUBLISHED, Targets
 from custodywatch.sim.timefmt import DAY, HOUR, MINUTE, Calendar, time_of_day
 
 Event = tuple[int, str, str]
@@ -49,213 +80,10 @@ type, payload, line end); suite id).
 
 See `custodywatch.sim.render` for how a line is assembled."""
 
-
-class Feature(IntEnum):
-    """The rarer shapes an ordinary (not refused bail) episode can take; at most one."""
-
-    NONE = 0
-    AGE_CORRECTION = 1
-    SUITE_TRANSFER = 2
-    EXTENDED = 3  # adults only
-    REMANDED = 4  # adults only: charged, bail refused, morning court
-
-
-# Profiles (the low 3 bits of a code); bit 4 = booked in at a children's suite.
-NORMAL = 0
-EXEMPT = 1  # child refused bail, arrested on a warrant or for breach of bail
-TRANSFER = 2  # child refused bail, LA accepted, transferred
-NOT_REQUESTED = 3  # child refused bail, no LA request made
-NO_ACCOMMODATION = 4  # child refused bail, LA request(s) but no accommodation
-ADULT = 7
-AT_CHILDRENS_SUITE = 16
-PROFILE_MASK = 7
-FEATURE_SHIFT = 5  # bits 5-7: Feature
-
 SUNDAY = 6
-
-# Behaviour rates (the published figures do not give these; plausible values).
-P_CHILD_AGE_CORRECTION = 0.006  # first treated as an adult
-P_ADULT_AGE_CORRECTION = 0.002  # first treated as a child
-P_CHILD_DOB_KNOWN = 0.85
-P_ADULT_DOB_KNOWN = 0.93
-P_VULNERABLE_ADULT = 0.08
-P_AA_NOT_REQUESTED = 0.02
-P_AA_REQUEST_LATE = 0.10
-P_AA_ARRIVAL_LATE = 0.15
-P_REVIEW_LATE = 0.07
-P_SUITE_TRANSFER_ADULT = 0.01
-P_SUITE_TRANSFER_CHILD = 0.005
-P_ADULT_EXTENDED = 0.012
-P_ADULT_REMANDED = 0.07
-P_CHARGED_CHILD = 0.22
-P_CHARGED_ADULT = 0.30
-P_LONG_ARREST = 0.03
-SIGMA_CHILD = 0.55
-SIGMA_ADULT = 0.55
-CONTROL_SHIFT = 3  # the controller corrects 1/8 of the shortfall per episode
-
-
-CHILD_AGES = Weighted((10, 11, 12, 13, 14, 15, 16, 17), (1, 2, 5, 9, 14, 20, 23, 26))
-ADULT_AGE_BANDS = Weighted(
-    ((18, 24), (25, 34), (35, 44), (45, 54), (55, 79)), (0.20, 0.32, 0.25, 0.14, 0.09)
-)
-SEX_CHILD = Weighted(("male", "female", None), (0.84, 0.15, 0.01))
-SEX_ADULT = Weighted(("male", "female", None), (0.82, 0.17, 0.01))
-LOOKED_AFTER = Weighted((True, False, None), (0.12, 0.80, 0.08))
-BASIS_CHILD = Weighted(
-    ("new_offence", "warrant", "breach_of_bail", "other"), (0.93, 0.03, 0.02, 0.02)
-)
-BASIS_ADULT = Weighted(
-    ("new_offence", "warrant", "breach_of_bail", "court_remand", "other"),
-    (0.86, 0.07, 0.03, 0.02, 0.02),
-)
-OFFENCE = Weighted.of(OFFENCE_CATEGORIES)
-DISPOSAL_CHILD = Weighted(
-    ("released_under_investigation", "no_further_action", "out_of_court_disposal", "bail", "other"),
-    (0.38, 0.27, 0.20, 0.10, 0.05),
-)
-DISPOSAL_ADULT = Weighted(
-    ("released_under_investigation", "no_further_action", "out_of_court_disposal", "bail", "other"),
-    (0.40, 0.25, 0.12, 0.17, 0.06),
-)
-SECOND_EXTENSION = Weighted((48, 60, 72, 96), (0.4, 0.2, 0.3, 0.1))
 
 _RELEASED_TO_COURT = r.RELEASED["to_court"]
 _RELEASED_BAIL = r.RELEASED["bail"]
-
-
-def offence_category(basis: str, u: float) -> str:
-    if basis == "warrant":
-        return "failure_to_appear"
-    if basis == "breach_of_bail":
-        return "breach_of_bail"
-    return OFFENCE.pick(u)
-
-
-def charge_tail(category: str, rng: Random) -> str:
-    """`charged` with one offence of the category, sometimes two, rarely none listed."""
-    offences = OFFENCES[category]
-    if rng.random() < 0.15 and category in r.CHARGED_TWO:
-        return r.CHARGED_TWO[category]
-    if rng.random() < 0.05:
-        return r.CHARGED
-    return r.CHARGED_ONE[offences[int(rng.random() * len(offences))]]
-
-
-# Mean durations (minutes) of the episodes whose end the clock sets (the morning
-# court, a transfer, an extension), measured over 450,000 simulated detentions.
-CLOCK_DRIVEN_MINUTES: dict[tuple[int, int], int] = {
-    (EXEMPT, 0): 1450,
-    (TRANSFER, 0): 650,
-    (NOT_REQUESTED, 0): 1450,
-    (NO_ACCOMMODATION, 0): 1500,
-    (ADULT, 4): 1460,  # Feature.REMANDED
-    (ADULT, 3): 1900,  # Feature.EXTENDED
-}
-
-
-def clock_driven_minutes(code: int) -> int | None:
-    """Expected duration of an episode with this code, if the clock sets its end."""
-    return CLOCK_DRIVEN_MINUTES.get((code & PROFILE_MASK, code >> FEATURE_SHIFT))
-
-
-class DurationControls:
-    """Feedback on running mean durations, one controller per (group, calendar month).
-
-    `shortfall[key]` (seconds) is the sum over the month's episodes so far of
-    (target - duration); `pending[key]` the expected surplus over the target of
-    the month's episodes still to come whose end the clock sets (remands held
-    for the morning court, extensions). `suggest` returns the mean to draw the
-    next ordinary episode from: the target, plus 1/8 of the shortfall (or all of
-    it spread over the episodes left once fewer than 8 are left, so that the
-    month ends on target), minus an even share of `pending` (so that ordinary
-    episodes make room, evenly through the month, for the long ones to come).
-    Integer arithmetic: the generator inlines it for adults (taking their share
-    of `pending` once a day rather than per episode). A key is
-    `(month_index - first_month_index) * 2 + is_child` (see
-    `Calendar.month_index`); `remaining` counts the month's episodes still to come.
-    """
-
-    __slots__ = ("first_month", "pending", "remaining", "shortfall")
-
-    def __init__(self, first_month: int, months: int) -> None:
-        self.first_month = first_month
-        self.shortfall: list[int] = [0] * (2 * months)
-        self.pending: list[int] = [0] * (2 * months)
-        self.remaining: list[int] = [0] * (2 * months)
-
-    def key(self, month_index: int, child: bool) -> int:
-        return (month_index - self.first_month) * 2 + child
-
-    def suggest(self, key: int, target: int) -> int:
-        left, shortfall = max(self.remaining[key], 1), self.shortfall[key]
-        feedback = shortfall >> CONTROL_SHIFT if left > 1 << CONTROL_SHIFT else shortfall // left
-        mean = target + feedback - self.pending[key] // left
-        return min(max(mean, bounded_low(target)), bounded_high(target))
-
-    def expect(self, key: int, surplus: int, count: int = 1) -> None:
-        """`count` clock-driven episodes to come, each expected to last `surplus` over the target."""
-        self.pending[key] += surplus * count
-        self.remaining[key] += count
-
-    def record(self, key: int, target: int, seconds: int, surplus: int = 0) -> None:
-        """An episode of `seconds`; `surplus`: what `expect` was told of it, if anything."""
-        self.shortfall[key] += target - seconds
-        self.pending[key] -= surplus
-        self.remaining[key] -= 1
-
-
-def bounded_low(target: int) -> int:
-    """The least mean `suggest` returns (35% of the target)."""
-    return target * 35 // 100
-
-
-def bounded_high(target: int) -> int:
-    """The greatest mean `suggest` returns (180% of the target)."""
-    return target * 9 // 5
-
-
-class Dobs:
-    """Dates of birth as JSON strings ('"YYYY-MM-DD"'), from a table of every day they can be.
-
-    `__call__(day, age, days)` is the date `round(age * 365.2425) + days` days
-    before the calendar's day `day` (T0's UTC date), for `days` in 3..360: at
-    most a day from "`days` days before the `age`-th birthday", so the calendar
-    age on T0's date is `age` whichever time zone reads T0. The fast path
-    inlines it.
-    """
-
-    __slots__ = ("day_index", "first", "table")
-
-    def __init__(self, cal: Calendar, max_age: int = 100) -> None:
-        first_year = date.fromordinal(cal.ordinal[0]).year - max_age - 1
-        last_year = date.fromordinal(cal.ordinal[-1]).year
-        self.first = date(first_year, 1, 1).toordinal()
-        self.table: list[str] = []
-        for year in range(first_year, last_year + 1):
-            days = _MONTH_DAYS_LEAP if calendar.isleap(year) else _MONTH_DAYS
-            head = f'"{year:04d}-'
-            self.table += [head + md for md in days]
-        self.day_index = [o - self.first for o in cal.ordinal]  # a calendar day in `table`
-
-    def __call__(self, day: int, age: int, days: int) -> str:
-        return self.table[self.day_index[day] - years_back(age) - days]
-
-
-def years_back(age: int) -> int:
-    """`age` years in days, to within a day."""
-    return round(age * 365.2425)
-
-
-_MONTH_DAYS = [f'{d:%m-%d}"' for d in (date(2001, 1, 1) + timedelta(i) for i in range(365))]
-_MONTH_DAYS_LEAP = [f'{d:%m-%d}"' for d in (date(2000, 1, 1) + timedelta(i) for i in range(366))]
-
-
-def target_seconds(child: bool, month: int, targets: Targets) -> int:
-    """Target mean duration for adults, or for children detained in calendar `month`."""
-    if child:
-        return child_mean_for_month(month, targets) * MINUTE
-    return targets.adult_mean_min * MINUTE
 
 
 class EpisodeFactory:

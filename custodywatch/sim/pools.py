@@ -17,8 +17,9 @@ from itertools import chain, count, repeat
 from operator import itemgetter
 from random import Random
 
-from custodywatch.sim import episodes as m
+from custodywatch.sim import behaviour as m
 from custodywatch.sim import render as r
+from custodywatch.sim.dates_of_birth import years_back
 from custodywatch.sim.draw import Weighted
 from custodywatch.sim.force import Force
 from custodywatch.sim.timefmt import DAY, HOUR, MINUTE
@@ -30,7 +31,7 @@ PersonEntry = tuple[str, str, str, str, int, str]
 """(suite id, `render.suite_part` of it, middle, tail, days back, `charged` tail);
 `middle` and `tail` as in `render.authorised_parts`; the date of birth is `days
 back` days before T0's date (an age in years, approximated as `round(age *
-365.2425)` days, and 3..360 days more: see `episodes.Dobs`), or unknown if `days
+365.2425)` days, and 3..360 days more: see `dates_of_birth.Dobs`), or unknown if `days
 back` is -1."""
 
 TimingEntry = tuple[int, int, int, int, int, int, str, tuple[int, ...], tuple[str, ...]]
@@ -67,7 +68,7 @@ def person_pool(rng: Random, force: Force, child: bool, childrens_suite: bool) -
         home_la = catchment[suite].pick(rnd())
         age = m.CHILD_AGES.pick(rnd()) if child else _adult_age(rng)
         known = rnd() < (m.P_CHILD_DOB_KNOWN if child else m.P_ADULT_DOB_KNOWN)
-        back = m.years_back(age) + 3 + int(rnd() * 358) if known else -1
+        back = years_back(age) + 3 + int(rnd() * 358) if known else -1
         appears = None if known else child
         looked_after = m.LOOKED_AFTER.pick(rnd()) if child else None
         sex = (m.SEX_CHILD if child else m.SEX_ADULT).pick(rnd())

@@ -8,7 +8,16 @@ from math import log
 from operator import sub
 from random import Random
 
-from custodywatch.sim.episodes import (
+from custodywatch.sim.behaviour import (
+    P_ADULT_AGE_CORRECTION,
+    P_ADULT_EXTENDED,
+    P_ADULT_REMANDED,
+    P_CHILD_AGE_CORRECTION,
+    P_SUITE_TRANSFER_ADULT,
+    P_SUITE_TRANSFER_CHILD,
+)
+from custodywatch.sim.force import HOUR_WEIGHTS, WEEKDAY_WEIGHTS
+from custodywatch.sim.profiles import (
     ADULT,
     AT_CHILDRENS_SUITE,
     EXEMPT,
@@ -16,16 +25,9 @@ from custodywatch.sim.episodes import (
     NO_ACCOMMODATION,
     NORMAL,
     NOT_REQUESTED,
-    P_ADULT_AGE_CORRECTION,
-    P_ADULT_EXTENDED,
-    P_ADULT_REMANDED,
-    P_CHILD_AGE_CORRECTION,
-    P_SUITE_TRANSFER_ADULT,
-    P_SUITE_TRANSFER_CHILD,
     TRANSFER,
     Feature,
 )
-from custodywatch.sim.force import HOUR_WEIGHTS, WEEKDAY_WEIGHTS
 from custodywatch.sim.targets import PUBLISHED, Targets, quotas_for
 from custodywatch.sim.timefmt import DAY, HOUR, Calendar
 

@@ -30,7 +30,7 @@ from custodywatch.core.clock import iso
 from custodywatch.localkafka import KafkaConnection, SecureListeners
 from custodywatch.localkafka.tls import make_ca
 from custodywatch.sim.config import SimConfig
-from custodywatch.sim.generator import iter_records
+from custodywatch.sim.records import iter_records
 from custodywatch.stream.changelog import ensure_topics
 
 # One xdist worker runs them all: the secured broker (about 30 s to start) starts once.

@@ -30,7 +30,7 @@ from custodywatch.contract.episodes import EPISODE_ADAPTER
 from custodywatch.core.config import RuleConfig
 from custodywatch.replay import replay_summaries
 from custodywatch.sim.config import SimConfig
-from custodywatch.sim.generator import iter_records
+from custodywatch.sim.records import iter_records
 from custodywatch.store.schema import alert_log, alerts, episodes
 from custodywatch.stream.changelog import ensure_topics
 from custodywatch.stream.publisher import publish_lines
