@@ -43,6 +43,7 @@ from custodywatch.config import Settings, Topics
 from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine
+from custodywatch.core.engine_state import episode_state
 from custodywatch.localkafka import KafkaConnection, open_kafka
 from custodywatch.sim.config import SimConfig, add_months
 from custodywatch.sim.records import iter_records
@@ -80,7 +81,7 @@ class Changelog:
 def compacted(engine: Engine) -> Changelog:
     """The latest value per key, as the worker writes them (open, ended kept, clock)."""
     records = [
-        (rid.encode(), json.dumps(engine.episode_state(rid), separators=(",", ":")).encode())
+        (rid.encode(), json.dumps(episode_state(engine, rid), separators=(",", ":")).encode())
         for rid in (*engine.episodes, *engine.closed)
     ]
     records.append((CLOCK_KEY.encode(), json.dumps({"clock": engine.clock}).encode()))

@@ -13,6 +13,7 @@ MODULES = [
         "rules",
         "transitions",
         "engine",
+        "engine_state",
         "summary",
         "episode_summary",
         "keyhash",

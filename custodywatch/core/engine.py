@@ -15,7 +15,8 @@ Callers drive time:
   the wall clock in live mode.
 
 Both return alert records: `raised` ones, and `resolved` / `retracted` ones for
-alerts the applied evidence settles (see `transitions.py`).
+alerts the applied evidence settles (see `transitions.py`). An engine's
+durable state (snapshot, restore) is in `engine_state.py`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from hashlib import blake2b as _blake2b
-from typing import Any
 
 from custodywatch.contract import events as ev
 from custodywatch.contract.alerts import AlertRecord, AlertState
@@ -200,7 +200,7 @@ class Engine:
             self.episodes[rid] = ep
             ep.seen.append(fingerprint)
             self.dirty.add(rid)
-            self._reschedule(ep)
+            self.reschedule(ep)
             return []
         kind = event.event_type
         ep.last_at = max(ep.last_at, at)  # when late evidence became known
@@ -215,7 +215,7 @@ class Engine:
         elif ep.juvenile or ep.rule_due is not None:  # adults have no deadlines
             affected = AFFECTED_BY[kind]
             if affected:
-                self._reschedule(ep, affected)
+                self.reschedule(ep, affected)
         return settled
 
     def _settle(
@@ -254,13 +254,14 @@ class Engine:
         self.closed[ep.record_id] = ClosedEpisode(at, ep.seen)
         if self.keep_ended:
             self.ended[ep.record_id] = ep
-        self._schedule_expiry(ep.record_id, at)
+        self.schedule_expiry(ep.record_id, at)
 
-    def _schedule_expiry(self, rid: str, ended_at: int) -> None:
+    def schedule_expiry(self, rid: str, ended_at: int) -> None:
+        """Forget the ended episode `rid` once the retention has passed (none: never)."""
         if self.closed_retention_us is not None:
             heapq.heappush(self._expiry, (ended_at + self.closed_retention_us, rid))
 
-    def _reschedule(self, ep: Episode, affected: tuple[int, ...] = ALL_RULES) -> None:
+    def reschedule(self, ep: Episode, affected: tuple[int, ...] = ALL_RULES) -> None:
         """Re-evaluate the affected rules and push the episode's next due time."""
         if not ep.juvenile:
             if ep.rule_due is not None:  # an age correction: no deadlines for an adult
@@ -417,58 +418,3 @@ class Engine:
 
     def open_deadlines(self) -> int:
         return sum(len(pending_deadlines(ep, self.rules)) for ep in self.episodes.values())
-
-    # --- snapshot / restore ---------------------------------------------------
-
-    def episode_state(self, rid: str) -> dict[str, Any] | None:
-        """One episode's durable state (open or closed), or None once forgotten."""
-        ep = self.episodes.get(rid)
-        if ep is not None:
-            return {"open": ep.to_dict()}
-        closed = self.closed.get(rid)
-        if closed is not None:
-            return {"closed": {"ended_at": closed.ended_at, "seen": list(closed.seen)}}
-        return None
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "episodes": {rid: self.episode_state(rid) for rid in (*self.episodes, *self.closed)},
-            "clock": self.clock,
-        }
-
-    @classmethod
-    def restore(
-        cls,
-        rules: RuleConfig,
-        snapshot: dict[str, Any],
-        *,
-        closed_retention_us: int | None = None,
-        future_skew_us: int | None = None,
-        keep_ended: bool = False,
-    ) -> Engine:
-        engine = cls(
-            rules,
-            closed_retention_us=closed_retention_us,
-            future_skew_us=future_skew_us,
-            keep_ended=keep_ended,
-        )
-        for rid, state in snapshot["episodes"].items():
-            engine.restore_episode(rid, state)
-        engine.clock = snapshot.get("clock", 0)
-        engine.dirty.clear()
-        return engine
-
-    def restore_episode(self, rid: str, state: dict[str, Any] | None) -> None:
-        """Put one episode's durable state back (from a snapshot or a table)."""
-        self.episodes.pop(rid, None)
-        self.closed.pop(rid, None)
-        if state is None:
-            return
-        if "open" in state:
-            ep = Episode.from_dict(state["open"])
-            self.episodes[rid] = ep
-            self._reschedule(ep)
-        else:
-            ended_at = state["closed"]["ended_at"]
-            self.closed[rid] = ClosedEpisode(ended_at, array("Q", state["closed"]["seen"]))
-            self._schedule_expiry(rid, ended_at)

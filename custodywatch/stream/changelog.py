@@ -16,6 +16,7 @@ from aiokafka.structs import TopicPartition
 from custodywatch.config import Settings
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine
+from custodywatch.core.engine_state import restore_episode
 from custodywatch.localkafka.connection import start_or_close
 from custodywatch.localkafka.topics import COMPACTED, create_missing
 from custodywatch.stream.writes import decode_state
@@ -56,7 +57,7 @@ async def restore_engine(settings: Settings, rules: RuleConfig, partition: int) 
     engine = new_engine(settings, rules)
     clock = latest.pop(CLOCK_KEY, None)
     for rid, value in latest.items():
-        engine.restore_episode(rid, None if value is None else decode_state(value))
+        restore_episode(engine, rid, None if value is None else decode_state(value))
     if clock is not None:
         engine.clock = int(decode_state(clock)["clock"])
     engine.dirty.clear()

@@ -25,6 +25,7 @@ from custodywatch.contract.episodes import EPISODE_ADAPTER
 from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.clock import to_us
 from custodywatch.core.engine import Engine, Outcome
+from custodywatch.core.engine_state import episode_state
 from custodywatch.observer import Observer
 from custodywatch.stream.changelog import CLOCK_KEY
 from custodywatch.stream.ticks import Tick
@@ -156,6 +157,6 @@ async def flush(
     if engine.clock != task.clock_flushed:
         states.append((_CLOCK_KEY, encode_state({"clock": engine.clock})))
         task.clock_flushed = engine.clock
-    states.extend((rid.encode(), encode_state(engine.episode_state(rid))) for rid in engine.dirty)
+    states.extend((rid.encode(), encode_state(episode_state(engine, rid))) for rid in engine.dirty)
     await send_to_partition(producer, topics.state, task.partition, states)
     engine.dirty.clear()

@@ -20,6 +20,7 @@ from custodywatch.contract.rejects import Reject, RejectReason, decode
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine, Outcome
+from custodywatch.core.engine_state import restore, snapshot
 from custodywatch.replay import standing
 
 T0 = "2026-03-01T12:00:00+00:00"  # 12:00 in London (GMT)
@@ -252,7 +253,7 @@ def test_a_settled_alert_survives_snapshot_and_restore_and_settles_once() -> Non
     ep = child().at("+6h30m", "released")
     engine = Engine(RuleConfig())
     first = engine.process(_event(ep.lines()[0]))[0] + engine.advance(to_us(ep.time("+6h10m")))
-    restored = Engine.restore(RuleConfig(), json.loads(json.dumps(engine.snapshot())))
+    restored = restore(RuleConfig(), json.loads(json.dumps(snapshot(engine))))
     later, _ = restored.process(_event(ep.lines()[1]))
     assert {r.alert_id for r in first if r.state == "raised"} == {
         r.alert_id for r in later if r.state == "resolved"
@@ -281,13 +282,13 @@ def test_rejected_and_duplicate_events_do_not_move_the_clock() -> None:
     ep = child()
     engine = Engine(RuleConfig())
     engine.process(_event(ep.lines()[0]))
-    clock, state = engine.clock, engine.snapshot()
+    clock, state = engine.clock, snapshot(engine)
     for line in (_orphan("2026-09-01T00:00:00+00:00"), ep.lines()[0]):
         fired, outcome = engine.process(_event(line))
         assert fired == []
         assert outcome is Outcome.DUPLICATE or isinstance(outcome, Reject)
     assert engine.clock == clock
-    assert engine.snapshot() == state
+    assert snapshot(engine) == state
 
 
 def test_live_an_event_from_the_future_beyond_the_skew_is_refused() -> None:

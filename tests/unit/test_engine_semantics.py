@@ -13,6 +13,7 @@ from custodywatch.contract.rejects import Reject, RejectReason, decode
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine, Outcome
+from custodywatch.core.engine_state import restore, snapshot
 from custodywatch.replay import standing
 
 T0 = "2026-03-01T12:00:00+00:00"
@@ -78,7 +79,7 @@ def test_restart_from_snapshot_does_not_fire_again() -> None:
     engine = Engine(RuleConfig())
     feed(engine, ep.lines())
     before = engine.advance(to_us(ep.time("+7h")))
-    restored = Engine.restore(RuleConfig(), engine.snapshot())
+    restored = restore(RuleConfig(), snapshot(engine))
     after = restored.advance(to_us(ep.time("+13h")))
     assert {a.alert_id for a in after} == {
         "CR1/detention_duration/prolonged",
@@ -153,11 +154,11 @@ def test_duplicate_changes_no_engine_state() -> None:
     ep = child().at("+30m", "appropriate_adult_requested", event_id="ev-aa")
     engine = Engine(RuleConfig())
     feed(engine, ep.lines())
-    state = engine.snapshot()
+    state = snapshot(engine)
     copy = child().event("+2h", "detention_reviewed", event_id="ev-aa")
     outcome = engine.process(decode(dumps(copy)))[1]  # type: ignore[arg-type]
     assert outcome is Outcome.DUPLICATE
-    assert engine.snapshot() == state
+    assert snapshot(engine) == state
 
 
 @pytest.mark.parametrize("which", [0, -1], ids=["detention_authorised", "released"])

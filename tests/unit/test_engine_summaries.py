@@ -10,6 +10,7 @@ from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine
+from custodywatch.core.engine_state import episode_state, restore, snapshot
 from custodywatch.core.episode import Episode
 from custodywatch.core.episode_summary import summarise_episode
 
@@ -95,7 +96,7 @@ def test_only_the_rids_asked_for_are_handed_out() -> None:
 def test_snapshot_round_trips_the_summary_facts() -> None:
     engine = Engine(RULES)
     feed(engine, rich())
-    state = engine.episode_state("CR1")
+    state = episode_state(engine, "CR1")
     assert state is not None
     restored = Episode.from_dict(json.loads(json.dumps(state["open"])))
     assert restored.to_dict() == state["open"]
@@ -123,7 +124,7 @@ def test_restored_engine_gives_the_same_summaries() -> None:
     engine = Engine(RULES)
     for rid in ("CR1", "CR2"):
         feed(engine, rich(rid))
-    restored = Engine.restore(RULES, json.loads(json.dumps(engine.snapshot())))
+    restored = restore(RULES, json.loads(json.dumps(snapshot(engine))))
     assert restored.episode_summaries(["CR1", "CR2"]) == engine.episode_summaries(["CR1", "CR2"])
 
 
@@ -132,7 +133,7 @@ def test_vocabularies_are_shared_between_restored_episodes() -> None:
     engine = Engine(RULES)
     feed(engine, rich("CR1"))
     feed(engine, rich("CR2"))
-    restored = Engine.restore(RULES, json.loads(json.dumps(engine.snapshot())))
+    restored = restore(RULES, json.loads(json.dumps(snapshot(engine))))
     a, b = restored.episodes["CR1"], restored.episodes["CR2"]
     assert a.home_la is b.home_la and a.offence_category is b.offence_category
     assert a.sex is b.sex and a.suites[1][1] is b.suites[1][1]

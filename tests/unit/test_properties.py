@@ -13,6 +13,7 @@ from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine
+from custodywatch.core.engine_state import restore, snapshot
 from custodywatch.replay import (
     ReplayResult,
     decode_lines,
@@ -153,7 +154,7 @@ def test_snapshot_and_resume_gives_the_same_alerts(lines: list[bytes], data: st.
     for _, _, event in ordered[:cut]:
         head.history.extend(engine.process(event)[0])
     # Through JSON, as a changelog or database would carry it.
-    resumed = Engine.restore(RULES, json.loads(json.dumps(engine.snapshot())))
+    resumed = restore(RULES, json.loads(json.dumps(snapshot(engine))))
     tail = ReplayResult()
     latest = ordered[-1][0] if ordered else None
     run(resumed, ordered[cut:], lambda n: lines[n - 1], tail, until=latest)
@@ -175,9 +176,9 @@ def test_snapshot_and_resume_gives_the_same_episode_summaries(
     for _, _, event in ordered[:cut]:
         engine.process(event)
     before = engine.episode_summaries(sorted({*engine.episodes, *engine.ended}))
-    snapshot = json.loads(json.dumps(engine.snapshot()))
-    resumed = Engine.restore(RULES, snapshot, keep_ended=True)
-    assert resumed.snapshot() == snapshot
+    saved = json.loads(json.dumps(snapshot(engine)))
+    resumed = restore(RULES, saved, keep_ended=True)
+    assert snapshot(resumed) == saved
     latest = ordered[-1][0] if ordered else None
     run(resumed, ordered[cut:], lambda n: lines[n - 1], ReplayResult(), until=latest)
     after = resumed.episode_summaries(sorted({*resumed.episodes, *resumed.ended}), as_of=latest)

@@ -11,6 +11,7 @@ from custodywatch.contract.rejects import Reject, decode
 from custodywatch.core.clock import to_us
 from custodywatch.core.config import RuleConfig
 from custodywatch.core.engine import Engine
+from custodywatch.core.engine_state import episode_state
 from custodywatch.stream.writes import decode_state, encode_state
 
 
@@ -41,7 +42,7 @@ def test_states_written_by_the_previous_encoder_restore_the_same_episode() -> No
     fired = engine.advance(to_us(parse_ts("2026-01-11T12:00:00+00:00")))
     assert fired  # the child's state carries fired and standing alerts too
     for rid in ("CR-1", "CR-2"):
-        state = engine.episode_state(rid)
+        state = episode_state(engine, rid)
         old = json.dumps(state, separators=(",", ":")).encode()  # before orjson
         new = encode_state(state)
         assert new is not None
